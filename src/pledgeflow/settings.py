@@ -1,0 +1,45 @@
+"""One settings object for every path and secret the pipeline uses.
+
+Nothing reads paths or environment variables at import time: callers build a
+`Settings` (usually with `Settings.from_root`) and pass it down.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+# A fixed key keeps the bundled demo deterministic; production sets PLEDGEFLOW_PSEUDONYM_KEY.
+DEVELOPMENT_PSEUDONYM_KEY = "pledgeflow-development-key-not-for-production"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where pledgeflow reads and writes, and the key it pseudonymises people with."""
+
+    root: Path
+    raw_dir: Path
+    schemas_dir: Path
+    curated_dir: Path
+    state_dir: Path
+    pseudonym_key: str = DEVELOPMENT_PSEUDONYM_KEY
+    keep_versions: int = 10
+
+    @classmethod
+    def from_root(cls, root: str | Path | None = None, **overrides: object) -> "Settings":
+        """Settings for a project folder (default: $PLEDGEFLOW_ROOT or the current directory)."""
+        base = Path(root or os.environ.get("PLEDGEFLOW_ROOT") or Path.cwd()).resolve()
+        settings = cls(
+            root=base,
+            raw_dir=base / "raw",
+            schemas_dir=base / "schemas",
+            curated_dir=base / "curated",
+            state_dir=base / "state",
+            pseudonym_key=os.environ.get("PLEDGEFLOW_PSEUDONYM_KEY", DEVELOPMENT_PSEUDONYM_KEY),
+        )
+        return replace(settings, **overrides) if overrides else settings
+
+    @property
+    def uses_development_key(self) -> bool:
+        return self.pseudonym_key == DEVELOPMENT_PSEUDONYM_KEY
