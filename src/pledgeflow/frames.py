@@ -40,3 +40,85 @@ def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame
             for name, dtype in schema.items()
         ]
     )
+
+
+# ---- curated tables (the contract dashboards read; pandera YAML in schemas/curated/) ----
+
+INDICATORS_SCHEMA = {
+    "pledge_id": pl.String,
+    "subproject_id": pl.String,
+    "subproject_name_ko": pl.String,
+    "indicator_id": pl.String,
+    "indicator_name_ko": pl.String,
+    "unit": pl.String,
+    "period": pl.String,  # as the card prints it: "2018" … "2022.6."
+    "period_order": pl.Int32,
+    "period_start_date": pl.Date,
+    "period_end_date": pl.Date,
+    "target": pl.Int64,  # null where the card prints "-"
+    "actual": pl.Int64,  # counted from valid records
+    "reported_actual": pl.Int64,  # as the card reports it; null where it reports nothing
+    "cumulative_actual": pl.Int64,
+    "total_target": pl.Int64,
+    "achievement_rate_pct": pl.Float64,  # cumulative_actual / total_target * 100, 1 decimal
+    "excluded_records": pl.Int64,  # records of this cell held back by quarantine
+    "status": pl.String,
+}
+
+BUDGET_SCHEMA = {
+    "pledge_id": pl.String,
+    "subproject_id": pl.String,  # "total" for the card's 계 rows
+    "subproject_name_ko": pl.String,
+    "funding_source": pl.String,  # total | district | city | national
+    "funding_source_ko": pl.String,  # 계 | 구비 | 시비 | 국비
+    "period": pl.String,  # "total" for the card's 계 column
+    "amount_million_krw": pl.Int64,  # null where the card prints "-"
+    "amount_text": pl.String,  # exactly as printed
+}
+
+RECONCILIATION_SCHEMA = {
+    "check_id": pl.String,  # stable id: kind/rule/subject/period
+    "kind": pl.String,  # records_vs_report | report_arithmetic | report_format | report_consistency
+    "rule": pl.String,
+    "subject": pl.String,
+    "period": pl.String,
+    "expected": pl.Float64,
+    "observed": pl.Float64,
+    "difference": pl.Float64,  # observed - expected
+    "observed_text": pl.String,  # the figure as printed, when it comes from the report
+    "source_ref": pl.String,  # e.g. "raw/reported/budget.csv:5"
+    "status": pl.String,  # match | mismatch | not_reported | malformed
+    "message_ko": pl.String,
+    "message_en": pl.String,
+}
+
+VALIDATION_FAILURES_SCHEMA = {
+    **FAILURE_SCHEMA,
+    "fingerprint": pl.String,  # stable across reruns and re-deliveries of the same content
+    "first_seen_run": pl.Int64,
+    "state": pl.String,  # new | persisting | waived | corrected
+}
+
+RUNS_SCHEMA = {
+    "run_number": pl.Int64,
+    "run_id": pl.String,
+    "started_at": pl.Datetime("us", "UTC"),  # run metadata: the only wall-clock values
+    "finished_at": pl.Datetime("us", "UTC"),
+    "status": pl.String,
+    "files_read": pl.Int64,
+    "rows_read": pl.Int64,
+    "rows_valid": pl.Int64,
+    "rows_quarantined": pl.Int64,
+    "mismatches": pl.Int64,
+    "failures_new": pl.Int64,
+    "failures_resolved": pl.Int64,
+    "version": pl.String,
+}
+
+CURATED_SCHEMAS = {
+    "indicators": INDICATORS_SCHEMA,
+    "budget": BUDGET_SCHEMA,
+    "reconciliation": RECONCILIATION_SCHEMA,
+    "validation_failures": VALIDATION_FAILURES_SCHEMA,
+    "runs": RUNS_SCHEMA,
+}
