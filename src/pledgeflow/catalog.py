@@ -113,7 +113,7 @@ class Catalog:
 
     @cached_property
     def indicators_frame(self) -> pl.DataFrame:
-        """pledge_id, subproject_id, indicator_id, indicator_name_ko, unit, source_dataset."""
+        """pledge_id, subproject_id, indicator_id, indicator_name_ko, unit, source_dataset, date_column."""
         rows = [
             {
                 "pledge_id": p["pledge_id"],
@@ -122,6 +122,7 @@ class Catalog:
                 "indicator_name_ko": i["name_ko"],
                 "unit": i["unit"],
                 "source_dataset": i["source_dataset"],
+                "date_column": i["date_column"],
             }
             for p in self.pledges
             for i in p["indicators"]

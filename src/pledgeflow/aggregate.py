@@ -1,0 +1,94 @@
+"""Indicator aggregation: valid records -> one row per pledge, sub-project, indicator and period.
+
+An indicator counts the valid records of its source dataset by sub-project and
+by the period its date falls in. Targets and reported figures come from the
+report register; the records never borrow a number from the report.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pledgeflow.catalog import Catalog
+from pledgeflow.frames import INDICATORS_SCHEMA, conform
+
+GROUP = ["pledge_id", "subproject_id", "indicator_id"]
+
+
+def assign_periods(frame: pl.DataFrame, date_column: str, catalog: Catalog) -> pl.DataFrame:
+    """Add `period`: the catalog period whose start..end holds the date (null outside every period)."""
+    periods = catalog.periods_frame.select("period", "start_date", "end_date")
+    dated = frame.with_columns(pl.col(date_column).alias("_date")).sort("_date", nulls_last=True)
+    joined = dated.join_asof(periods, left_on="_date", right_on="start_date", strategy="backward")
+    return joined.with_columns(
+        pl.when(pl.col("_date") <= pl.col("end_date")).then(pl.col("period")).alias("period")
+    ).drop("_date", "start_date", "end_date")
+
+
+def count_records(records: dict[str, pl.DataFrame], catalog: Catalog, name: str) -> pl.DataFrame:
+    """Records per pledge, sub-project, indicator and period, for every catalog indicator -> column `name`.
+
+    `records` maps a dataset to its rows; an indicator counts the rows of its source dataset.
+    """
+    parts = []
+    for (source, date_column), indicators in catalog.indicators_frame.group_by(["source_dataset", "date_column"]):
+        rows = records.get(source)
+        if rows is None or rows.is_empty():
+            continue
+        dated = assign_periods(rows.filter(pl.col("subproject_id").is_not_null()), date_column, catalog)
+        counted = dated.filter(pl.col("period").is_not_null()).group_by("subproject_id", "period").agg(pl.len().alias(name))
+        parts.append(indicators.select(GROUP).join(counted, on="subproject_id"))
+    schema = {**{c: pl.String for c in GROUP}, "period": pl.String, name: pl.Int64}
+    return pl.concat([p.cast(schema) for p in parts]) if parts else pl.DataFrame(schema=schema)
+
+
+def build_indicators(
+    valid: dict[str, pl.DataFrame],
+    quarantined: dict[str, pl.DataFrame],
+    targets: pl.DataFrame,
+    results: pl.DataFrame,
+    catalog: Catalog,
+) -> pl.DataFrame:
+    """The curated `indicators` table (frames.INDICATORS_SCHEMA), sorted.
+
+    valid / quarantined: rows per dataset; targets: reported.report_targets(); results: reported.report_results().
+    """
+    periods = catalog.periods_frame.rename({"start_date": "period_start_date", "end_date": "period_end_date"})
+    cells = catalog.indicators_frame.join(catalog.subprojects_frame, on=["pledge_id", "subproject_id"]).join(periods, how="cross")
+    as_of = newest_record_date(valid, catalog)
+    table = (
+        cells.join(count_records(valid, catalog, "actual"), on=[*GROUP, "period"], how="left")
+        .join(count_records(quarantined, catalog, "excluded_records"), on=[*GROUP, "period"], how="left")
+        .join(targets.select(*GROUP, "period", "target"), on=[*GROUP, "period"], how="left")
+        .join(targets.select(*GROUP, "total_target").unique(), on=GROUP, how="left")
+        .join(results.select(*GROUP, "period", "reported_actual"), on=[*GROUP, "period"], how="left")
+        .with_columns(pl.col("actual", "excluded_records").fill_null(0))
+        .sort([*GROUP, "period_order"])
+        .with_columns(pl.col("actual").cum_sum().over(GROUP).alias("cumulative_actual"))
+        .with_columns(
+            (pl.col("cumulative_actual") / pl.col("total_target") * 100).round(1).alias("achievement_rate_pct"),
+            indicator_status(as_of).alias("status"),
+        )
+    )
+    return conform(table, INDICATORS_SCHEMA).sort([*GROUP, "period_order"])
+
+
+def newest_record_date(valid: dict[str, pl.DataFrame], catalog: Catalog):
+    """The latest date among the records the indicators count: periods after it have not started."""
+    dates = [
+        valid[source].select(pl.col(column).max()).item()
+        for source, column in catalog.indicators_frame.select("source_dataset", "date_column").unique().iter_rows()
+        if source in valid and valid[source].height
+    ]
+    return max((d for d in dates if d is not None), default=None)
+
+
+def indicator_status(as_of) -> pl.Expr:
+    """not_started (period begins after the newest record) | no_target | met | below_target."""
+    started = pl.lit(False) if as_of is None else pl.col("period_start_date") <= pl.lit(as_of)
+    return (
+        pl.when(~started).then(pl.lit("not_started"))
+        .when(pl.col("target").is_null()).then(pl.lit("no_target"))
+        .when(pl.col("actual") >= pl.col("target")).then(pl.lit("met"))
+        .otherwise(pl.lit("below_target"))
+    )

@@ -1,0 +1,234 @@
+"""Validation: text cells -> typed columns -> pandera -> failures, valid rows, quarantine.
+
+Parsing comes first (pandera's string coercion stops at the first bad column and
+cannot parse Korean dates), keeping every cell that does not parse as a failure.
+The typed frame is then checked against the dataset's pandera YAML schema with
+`lazy=True`, so every failure of every row is collected. Every row ends in
+exactly one of `valid` or `quarantined`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pandera.errors
+import pandera.polars as pa
+import polars as pl
+import yaml
+
+from pledgeflow import korean
+from pledgeflow.catalog import Catalog, Descriptor
+from pledgeflow.checks import register_checks
+from pledgeflow.frames import FAILURE_SCHEMA
+from pledgeflow.privacy import keyed_digest, mask_personal_numbers, pseudonymise
+
+ROW = "_row"  # position of a row in the delivery frame: ties failures back to cells
+PANDERA_RULE_ALIASES = {"not_nullable": "required"}
+# the typed column a derived column's failures are shown against, and the raw cell they echo
+_ID_COLUMNS = {"subproject": "subproject_id", "channel": "channel_id"}
+
+
+@dataclass(frozen=True)
+class ValidatedFrame:
+    """One dataset's rows after validation: typed valid rows, typed quarantined rows, failures."""
+
+    valid: pl.DataFrame
+    quarantined: pl.DataFrame
+    failures: pl.DataFrame
+
+
+@cache
+def load_rules(schemas_dir: Path) -> pl.DataFrame:
+    """rule, severity, message_ko, message_en, rule_column — from `schemas/rules.yaml`."""
+    rules = yaml.safe_load((schemas_dir / "rules.yaml").read_text(encoding="utf-8"))["rules"]
+    return pl.DataFrame(
+        [
+            {
+                "rule": name,
+                "rule_severity": r["severity"],
+                "message_ko": r["message_ko"],
+                "message_en": r["message_en"],
+                "rule_column": r.get("column"),
+            }
+            for name, r in rules.items()
+        ],
+        schema={"rule": pl.String, "rule_severity": pl.String, "message_ko": pl.String,
+                "message_en": pl.String, "rule_column": pl.String},
+    )
+
+
+@cache
+def load_schema(schemas_dir: Path, name: str) -> pa.DataFrameSchema:
+    register_checks()
+    return pa.DataFrameSchema.from_yaml(schemas_dir / name)
+
+
+def normalise_label_expr(expr: pl.Expr) -> pl.Expr:
+    """The vectorised twin of `catalog.normalise_label`."""
+    return expr.str.replace_all(r"\s+", "").str.replace_all("[ㆍ・]", "·").str.to_lowercase()
+
+
+def pseudonym_column(name: str) -> str:
+    """person_key -> person_id: the column that replaces a pseudonymised one."""
+    return name.removesuffix("_key") + "_id"
+
+
+def parse_columns(raw: pl.DataFrame, descriptor: Descriptor, catalog: Catalog, key: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Text frame -> (typed frame, parse failures[_row, column, rule]).
+
+    The typed frame keeps `_row`, the source columns and a keyed `row_digest` of the delivered
+    content (for failure fingerprints that survive re-deliveries); pseudonymised columns are replaced.
+    """
+    typed: list[pl.Expr] = [pl.col(ROW), pl.col("source_file"), pl.col("source_row"), _row_digest(descriptor, key)]
+    flags: list[tuple[str, str, pl.Expr]] = []
+    for spec in descriptor.columns:
+        raw_col = pl.col(spec.name)
+        text = korean.clean_text(raw_col)
+        if spec.personal == "pseudonymise":
+            typed.append(pseudonymise(text, key).alias(pseudonym_column(spec.name)))
+        elif spec.type == "int":
+            typed.append(korean.parse_int(raw_col).alias(spec.name))
+            flags.append((spec.name, "parse_number", korean.int_is_invalid(raw_col)))
+        elif spec.type == "date":
+            typed.append(korean.parse_date(raw_col).alias(spec.name))
+            flags.append((spec.name, "parse_date", korean.date_is_invalid(raw_col)))
+        elif spec.type == "brn":
+            typed.append(text.str.replace_all(r"[-\s]", "").alias(spec.name))
+        elif spec.type in _ID_COLUMNS:
+            mapping = catalog.subproject_aliases if spec.type == "subproject" else catalog.channel_aliases
+            resolved = normalise_label_expr(text).replace_strict(mapping, default=None, return_dtype=pl.String)
+            typed += [text.alias(spec.name), resolved.alias(_ID_COLUMNS[spec.type])]
+            flags.append((_ID_COLUMNS[spec.type], f"unknown_{spec.type}", text.is_not_null() & resolved.is_null()))
+        else:
+            typed.append(text.alias(spec.name))
+    frame = raw.select(typed)
+    failures = _flagged_cells(raw, flags)
+    return frame, failures
+
+
+def _row_digest(descriptor: Descriptor, key: str) -> pl.Expr:
+    cells = [korean.clean_text(pl.col(c.name)).fill_null("") for c in descriptor.columns]
+    return keyed_digest(pl.concat_str(cells, separator="\x1f"), key).alias("row_digest")
+
+
+def _flagged_cells(raw: pl.DataFrame, flags: list[tuple[str, str, pl.Expr]]) -> pl.DataFrame:
+    schema = {ROW: pl.UInt32, "column": pl.String, "rule": pl.String}
+    if not flags:
+        return pl.DataFrame(schema=schema)
+    marked = raw.select(pl.col(ROW), *[flag.alias(f"{col}\x1f{rule}") for col, rule, flag in flags])
+    long = marked.unpivot(index=ROW, variable_name="cell", value_name="failed").filter(pl.col("failed"))
+    parts = pl.col("cell").str.split_exact("\x1f", 1)
+    return long.select(pl.col(ROW), parts.struct.field("field_0").alias("column"),
+                       parts.struct.field("field_1").alias("rule")).cast(schema)
+
+
+def check_schema(typed: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFrame:
+    """pandera (lazy) over the typed frame -> failures[_row, column, rule]."""
+    try:
+        schema.validate(typed.drop(ROW), lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    else:
+        return pl.DataFrame(schema={ROW: pl.UInt32, "column": pl.String, "rule": pl.String})
+    if cases.filter(pl.col("index").is_null()).height:
+        # a column missing or of the wrong type means the code, not the data, is wrong
+        raise RuntimeError(f"schema {schema.name} does not fit the typed frame:\n{cases.filter(pl.col('index').is_null())}")
+    rule = pl.col("check").str.extract(r"^([A-Za-z_]+)", 1)
+    positions = typed.select(pl.col(ROW)).with_row_index("index")
+    return (
+        cases.select(pl.col("index").cast(pl.UInt32), pl.col("column"), rule.replace(PANDERA_RULE_ALIASES).alias("rule"),
+                     (pl.col("schema_context") == "DataFrameSchema").alias("frame_level"))
+        .join(positions, on="index", how="left")
+        .with_columns(pl.when("frame_level").then(None).otherwise(pl.col("column")).alias("column"))
+        .select(ROW, "column", "rule")
+    )
+
+
+def describe_failures(cells: pl.DataFrame, raw: pl.DataFrame, typed: pl.DataFrame, descriptor: Descriptor, rules: pl.DataFrame) -> pl.DataFrame:
+    """failures[_row, column, rule] -> the steward's failure rows (FAILURE_SCHEMA + fingerprint, _row).
+
+    `value` echoes the cell as delivered (masked); a pseudonymised column echoes the pseudonym.
+    """
+    located = cells.join(rules.select("rule", "rule_column"), on="rule", how="left").with_columns(
+        pl.coalesce("column", "rule_column").alias("column")
+    )
+    keys = typed.select(ROW, "source_file", "source_row", "row_digest", record_key_expr(descriptor))
+    values = _echo_values(located, raw, typed, descriptor)
+    with_values = located.join(keys, on=ROW, how="left").join(values, on=[ROW, "column"], how="left")
+    return finish_failures(with_values, descriptor.dataset, rules).unique(
+        subset=[ROW, "column", "rule"], keep="first", maintain_order=True
+    )
+
+
+def record_key_expr(descriptor: Descriptor) -> pl.Expr:
+    """What a steward sees as the record: the descriptor's record_key values joined by '|'."""
+    parts = [pl.col(k).cast(pl.String).fill_null("?") for k in descriptor.record_key]
+    return pl.concat_str(parts, separator="|").alias("record_key")
+
+
+def finish_failures(cells: pl.DataFrame, dataset: str, rules: pl.DataFrame) -> pl.DataFrame:
+    """Add severity, messages and a stable fingerprint to located failures; FAILURE_SCHEMA + fingerprint.
+
+    `cells` has source_file, source_row, record_key, row_digest, column, rule, value (already masked).
+    The fingerprint depends on the delivered content, not on file names or row numbers, so it survives
+    reruns and re-deliveries.
+    """
+    fingerprint = keyed_digest(
+        pl.concat_str([pl.lit(dataset), "rule", pl.col("column").fill_null(""), "row_digest"], separator="\x1f"),
+        "fingerprint",
+    ).str.slice(0, 16)
+    extra = [c for c in (ROW,) if c in cells.columns]
+    return (
+        cells.drop([c for c in ("rule_column", "rule_severity", "message_ko", "message_en") if c in cells.columns])
+        .join(rules, on="rule", how="left")
+        .with_columns(
+            pl.lit(dataset).alias("dataset"),
+            pl.col("rule_severity").fill_null("error").alias("severity"),
+            pl.col("message_ko").fill_null("검증 규칙 위반: " + pl.col("rule")),
+            pl.col("message_en").fill_null("Validation rule failed: " + pl.col("rule")),
+            fingerprint.alias("fingerprint"),
+        )
+        .select(*FAILURE_SCHEMA, "fingerprint", *extra)
+        .cast(FAILURE_SCHEMA)
+    )
+
+
+def _echo_values(failures: pl.DataFrame, raw: pl.DataFrame, typed: pl.DataFrame, descriptor: Descriptor) -> pl.DataFrame:
+    """(_row, column) -> masked value as delivered, for the failing cells only."""
+    source_of = {_ID_COLUMNS.get(c.type, c.name): c.name for c in descriptor.columns}
+    pseudonyms = {pseudonym_column(c.name) for c in descriptor.columns if c.personal == "pseudonymise"}
+    rows = failures.select(ROW).unique()
+    delivered = raw.join(rows, on=ROW, how="semi").select(
+        ROW, *[pl.col(src).alias(col) for col, src in source_of.items() if col not in pseudonyms]
+    )
+    delivered = delivered.join(typed.join(rows, on=ROW, how="semi").select(ROW, *pseudonyms), on=ROW)
+    return (
+        delivered.unpivot(index=ROW, variable_name="column", value_name="value")
+        .with_columns(mask_personal_numbers(pl.col("value")).alias("value"))
+    )
+
+
+def drop_shadowed(failures: pl.DataFrame) -> pl.DataFrame:
+    """A cell that did not parse is null in the typed frame: drop pandera's echo of that null."""
+    primary = failures.filter(pl.col("rule").str.starts_with("parse_") | pl.col("rule").str.starts_with("unknown_"))
+    shadow = failures.filter(pl.col("rule") == "required").join(primary, on=[ROW, "column"], how="semi")
+    return failures.join(shadow, on=[ROW, "column", "rule"], how="anti")
+
+
+def split_quarantine(typed: pl.DataFrame, failures: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rows with any error-severity failure go to quarantine; the rest are valid."""
+    held = failures.filter(pl.col("severity") == "error").select(ROW).unique()
+    return typed.join(held, on=ROW, how="anti"), typed.join(held, on=ROW, how="semi")
+
+
+def validate_frame(raw: pl.DataFrame, descriptor: Descriptor, catalog: Catalog, schemas_dir: Path, key: str) -> ValidatedFrame:
+    """Parse, validate and split one delivery's text frame (source_file, source_row + text columns)."""
+    raw = raw.with_row_index(ROW)
+    typed, parse_failures = parse_columns(raw, descriptor, catalog, key)
+    schema_failures = check_schema(typed, load_schema(schemas_dir, descriptor.schema))
+    cells = drop_shadowed(pl.concat([parse_failures, schema_failures]))
+    failures = describe_failures(cells, raw, typed, descriptor, load_rules(schemas_dir))
+    valid, quarantined = split_quarantine(typed, failures)
+    return ValidatedFrame(valid=valid, quarantined=quarantined, failures=failures)
