@@ -85,7 +85,7 @@ def _move(valid: pl.DataFrame, cells: pl.DataFrame) -> tuple[pl.DataFrame, pl.Da
 def _describe(cells: pl.DataFrame, rows: pl.DataFrame, descriptor: Descriptor, rules: pl.DataFrame) -> pl.DataFrame:
     keys = rows.select(*ROW_ID, "row_digest", record_key_expr(descriptor))
     located = cells.join(keys, on=ROW_ID, how="left").with_columns(mask_personal_numbers(pl.col("value")).alias("value"))
-    return finish_failures(located, descriptor.dataset, rules)
+    return finish_failures(located, descriptor, rules)
 
 
 def apply_cross_checks(valid: dict[str, pl.DataFrame], catalog: Catalog, rules: pl.DataFrame) -> CrossChecked:

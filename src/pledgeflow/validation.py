@@ -102,7 +102,8 @@ def parse_columns(raw: pl.DataFrame, descriptor: Descriptor, catalog: Catalog, k
             typed += [text.alias(spec.name), resolved.alias(_ID_COLUMNS[spec.type])]
             flags.append((_ID_COLUMNS[spec.type], f"unknown_{spec.type}", text.is_not_null() & resolved.is_null()))
         else:
-            typed.append(text.alias(spec.name))
+            # "-" means none on Korean forms, in text cells as much as in numbers
+            typed.append(pl.when(korean.is_none_marker(raw_col)).then(None).otherwise(text).alias(spec.name))
     frame = raw.select(typed)
     failures = _flagged_cells(raw, flags)
     return frame, failures
@@ -157,7 +158,7 @@ def describe_failures(cells: pl.DataFrame, raw: pl.DataFrame, typed: pl.DataFram
     keys = typed.select(ROW, "source_file", "source_row", "row_digest", record_key_expr(descriptor))
     values = _echo_values(located, raw, typed, descriptor)
     with_values = located.join(keys, on=ROW, how="left").join(values, on=[ROW, "column"], how="left")
-    return finish_failures(with_values, descriptor.dataset, rules).unique(
+    return finish_failures(with_values, descriptor, rules).unique(
         subset=[ROW, "column", "rule"], keep="first", maintain_order=True
     )
 
@@ -168,26 +169,39 @@ def record_key_expr(descriptor: Descriptor) -> pl.Expr:
     return pl.concat_str(parts, separator="|").alias("record_key")
 
 
-def finish_failures(cells: pl.DataFrame, dataset: str, rules: pl.DataFrame) -> pl.DataFrame:
+def column_labels(descriptor: Descriptor) -> dict[str, str]:
+    """Column (typed or derived) -> the Korean header a steward sees in the delivered file."""
+    labels = {c.name: c.label_ko for c in descriptor.columns}
+    labels |= {_ID_COLUMNS[c.type]: c.label_ko for c in descriptor.columns if c.type in _ID_COLUMNS}
+    labels |= {pseudonym_column(c.name): c.label_ko for c in descriptor.columns if c.personal == "pseudonymise"}
+    return labels
+
+
+def finish_failures(cells: pl.DataFrame, descriptor: Descriptor, rules: pl.DataFrame) -> pl.DataFrame:
     """Add severity, messages and a stable fingerprint to located failures; FAILURE_SCHEMA + fingerprint.
+
+    Messages start with the column's Korean header, so a steward finds the cell in the file they opened.
 
     `cells` has source_file, source_row, record_key, row_digest, column, rule, value (already masked).
     The fingerprint depends on the delivered content, not on file names or row numbers, so it survives
     reruns and re-deliveries.
     """
     fingerprint = keyed_digest(
-        pl.concat_str([pl.lit(dataset), "rule", pl.col("column").fill_null(""), "row_digest"], separator="\x1f"),
+        pl.concat_str([pl.lit(descriptor.dataset), "rule", pl.col("column").fill_null(""), "row_digest"], separator="\x1f"),
         "fingerprint",
     ).str.slice(0, 16)
     extra = [c for c in (ROW,) if c in cells.columns]
+    label = pl.col("column").replace_strict(column_labels(descriptor), default=pl.col("column"), return_dtype=pl.String)
+    prefix_ko = pl.when(pl.col("column").is_not_null()).then(pl.format("[{}] ", label)).otherwise(pl.lit(""))
+    prefix_en = pl.when(pl.col("column").is_not_null()).then(pl.format("[{}] ", "column")).otherwise(pl.lit(""))
     return (
         cells.drop([c for c in ("rule_column", "rule_severity", "message_ko", "message_en") if c in cells.columns])
         .join(rules, on="rule", how="left")
         .with_columns(
-            pl.lit(dataset).alias("dataset"),
+            pl.lit(descriptor.dataset).alias("dataset"),
             pl.col("rule_severity").fill_null("error").alias("severity"),
-            pl.col("message_ko").fill_null("검증 규칙 위반: " + pl.col("rule")),
-            pl.col("message_en").fill_null("Validation rule failed: " + pl.col("rule")),
+            (prefix_ko + pl.col("message_ko").fill_null("검증 규칙 위반: " + pl.col("rule"))).alias("message_ko"),
+            (prefix_en + pl.col("message_en").fill_null("Validation rule failed: " + pl.col("rule"))).alias("message_en"),
             fingerprint.alias("fingerprint"),
         )
         .select(*FAILURE_SCHEMA, "fingerprint", *extra)

@@ -1,0 +1,1 @@
+"""Prefect flows for pledgeflow (orchestration only)."""

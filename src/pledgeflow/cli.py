@@ -1,0 +1,157 @@
+"""The `pledgeflow` command line.
+
+`run` starts the Prefect flow; `validate`, `failures` and `reconcile` are for
+people (a data steward, an analyst) and never import Prefect or Great
+Expectations, so they start in a couple of seconds.
+
+Exit codes: 0 success; 1 the run failed (nothing published) or `validate` found
+failures; 2 bad usage or a path that does not exist.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from pledgeflow.settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="pledgeflow: track pledge indicators from their records.")
+console = Console()
+RootOption = typer.Option(None, "--root", help="Project folder with raw/, schemas/, curated/ (default: $PLEDGEFLOW_ROOT or .)")
+
+# Nothing may try to reach the internet: district networks are closed.
+QUIET_PREFECT = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+}
+
+
+def quiet_prefect_environment() -> None:
+    """Default Prefect to no telemetry and a patient temporary server, unless the operator set otherwise."""
+    for name, value in QUIET_PREFECT.items():
+        os.environ.setdefault(name, value)
+
+
+@app.command()
+def run(root: Path = RootOption) -> None:
+    """Run the nightly flow once on the deliveries in raw/ and publish the curated tables."""
+    quiet_prefect_environment()
+    from flows.nightly import nightly  # Prefect is imported only here
+
+    settings = Settings.from_root(root)
+    if settings.uses_development_key:
+        console.print("[yellow]PLEDGEFLOW_PSEUDONYM_KEY is not set: using the development key (fine for the bundled demo, not for real data).[/]")
+    state = nightly(root=str(settings.root), return_state=True)
+    if not state.is_completed():
+        console.print(f"[bold red]Run failed[/]: {state.message}")
+        console.print("Nothing was published; the previous curated version is still current.")
+        raise typer.Exit(1)
+    print_summary(state.result())
+
+
+def print_summary(summary: dict) -> None:
+    table = Table(title=f"pledgeflow {summary['run_id']}: {summary['status']}", show_header=False)
+    for key, value in summary.items():
+        table.add_row(key, str(value))
+    console.print(table)
+    console.print(f"Curated tables: [bold]{summary['curated_path']}[/] (parquet + pledgeflow.duckdb)")
+
+
+@app.command()
+def validate(
+    path: Path = typer.Argument(..., help="A delivery file (xlsx or csv)"),
+    dataset: str = typer.Option(None, help="placements | training_cohorts | job_fairs (default: from the folder name)"),
+    root: Path = RootOption,
+) -> None:
+    """Check one delivery against its schema, without running the pipeline."""
+    from pledgeflow.catalog import load_catalog
+    from pledgeflow.ingest import process_delivery
+
+    settings = Settings.from_root(root)
+    if not path.exists():
+        console.print(f"[red]No such file: {path}[/]")
+        raise typer.Exit(2)
+    catalog = load_catalog(settings.schemas_dir)
+    dataset = dataset or path.resolve().parent.name
+    if dataset not in catalog.descriptors:
+        console.print(f"[red]Unknown dataset {dataset!r}[/]: pass --dataset {' | '.join(catalog.descriptors)}")
+        raise typer.Exit(2)
+    result = process_delivery(path, dataset, path.name, catalog, settings.schemas_dir, settings.pseudonym_key)
+    console.print(
+        f"{path.name}: read {result.rows_read}, valid {result.valid.height}, quarantined {result.quarantined.height}"
+        + (f" (encoding {result.encoding}, header row {result.header_row})" if result.encoding else "")
+    )
+    console.print("[dim]Cross-file checks (duplicates, cited cohorts/fairs, age band) run in `pledgeflow run`.[/]")
+    if result.failures.height:
+        print_failures(result.failures, f"Failures in {path.name}")
+        raise typer.Exit(1)
+    console.print("[green]No failures.[/]")
+
+
+def print_failures(failures: pl.DataFrame, title: str, limit: int = 200) -> None:
+    table = Table(title=title)
+    columns = ["source_file", "source_row", "column", "rule", "value", "message_ko", "message_en"]
+    for name in columns:
+        table.add_column(name, overflow="fold")
+    for row in failures.head(limit).select(columns).iter_rows():
+        table.add_row(*cells(row))
+    console.print(table)
+    if failures.height > limit:
+        console.print(f"... and {failures.height - limit} more")
+
+
+@app.command()
+def failures(
+    dataset: str = typer.Option(None, help="Only this dataset"),
+    limit: int = typer.Option(200, help="Rows to show"),
+    root: Path = RootOption,
+) -> None:
+    """Show the validation failures (quarantine) of the current published version."""
+    frame = read_published(root, "validation_failures")
+    if dataset:
+        frame = frame.filter(pl.col("dataset") == dataset)
+    print_failures(frame, f"Quarantine: {frame.height} failures", limit)
+
+
+@app.command()
+def reconcile(
+    all_rows: bool = typer.Option(False, "--all", help="Include checks that match"),
+    root: Path = RootOption,
+) -> None:
+    """Show the reconciliation of the current published version (disagreements first)."""
+    frame = read_published(root, "reconciliation")
+    if not all_rows:
+        frame = frame.filter(pl.col("status") != "match")
+    table = Table(title=f"Reconciliation: {frame.height} rows")
+    columns = ["kind", "rule", "subject", "period", "expected", "observed", "observed_text", "status", "message_ko", "message_en"]
+    for name in columns:
+        table.add_column(name, overflow="fold")
+    for row in frame.sort("status", "kind", "check_id").select(columns).iter_rows():
+        table.add_row(*cells(row))
+    console.print(table)
+
+
+def cells(row: tuple) -> list[str]:
+    """Table cells as plain text: '[column]' in a message is data, not rich markup."""
+    return ["" if v is None else escape(str(v)) for v in row]
+
+
+def read_published(root: Path | None, table: str) -> pl.DataFrame:
+    from pledgeflow.publish import read_current
+
+    frame = read_current(Settings.from_root(root).curated_dir, table)
+    if frame is None:
+        console.print("[red]Nothing published yet.[/] Run `pledgeflow run` first.")
+        raise typer.Exit(2)
+    return frame
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,273 @@
+"""The curated contract: pandera YAML in schemas/curated/ matches frames.CURATED_SCHEMAS.
+
+The YAML files are generated from the pandera definitions below (pandera's API + `to_yaml`) so they
+round-trip through `from_yaml`. After changing a definition, regenerate the files with
+`uv run python tests/test_curated_schemas.py` and review the diff: the YAML is what dashboards read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandera.polars as pa
+import polars as pl
+import pytest
+import yaml
+from pandera.errors import SchemaErrors
+
+from pledgeflow.frames import CURATED_SCHEMAS
+
+CURATED_DIR = Path(__file__).resolve().parents[1] / "schemas" / "curated"
+
+NON_NEGATIVE = [pa.Check.ge(0)]
+
+
+def col(dtype: pl.DataType, description: str, *, nullable: bool = False, checks=None) -> pa.Column:
+    return pa.Column(dtype, checks=checks, nullable=nullable, description=description)
+
+
+def text(description: str, *, nullable: bool = False, isin: list[str] | None = None) -> pa.Column:
+    checks = [pa.Check.isin(isin)] if isin else [pa.Check.str_length(min_value=1)]
+    return col(pl.String, description, nullable=nullable, checks=checks)
+
+
+def count(description: str, *, nullable: bool = False) -> pa.Column:
+    return col(pl.Int64, description, nullable=nullable, checks=NON_NEGATIVE)
+
+
+def indicators_schema() -> pa.DataFrameSchema:
+    columns = {
+        "pledge_id": text("Pledge (공약) id from the catalog, e.g. ydp-2018-15."),
+        "subproject_id": text("Sub-project (세부사업) id from the catalog."),
+        "subproject_name_ko": text("Sub-project name as the card prints it (세부사업명)."),
+        "indicator_id": text("Indicator (공약달성 확인지표) id from the catalog, e.g. jobs_created."),
+        "indicator_name_ko": text("Indicator name in Korean (지표명)."),
+        "unit": text("Unit of the indicator as printed (단위), e.g. 명."),
+        "period": text('Period label as the card prints it (기간): "2018" … "2022.6.".'),
+        "period_order": col(pl.Int32, "Position of the period in the term, 1 = first.", checks=[pa.Check.ge(1)]),
+        "period_start_date": col(pl.Date, "First day of the period (inclusive), from the catalog."),
+        "period_end_date": col(pl.Date, "Last day of the period (inclusive), from the catalog."),
+        "target": count("Target for the period (목표); null where the card prints '-'.", nullable=True),
+        "actual": count("Actual counted from valid records (실적, records)."),
+        "reported_actual": count("Actual as the card reports it (추진실적); null where nothing is reported.", nullable=True),
+        "cumulative_actual": count("Actual from records summed over the term up to and including this period (누적 실적)."),
+        "total_target": count("Target for the whole term (총 목표); null where the card prints none.", nullable=True),
+        "achievement_rate_pct": col(
+            pl.Float64,
+            "Implementation rate (이행률): cumulative_actual / total_target * 100, one decimal; null without a target.",
+            nullable=True,
+            checks=NON_NEGATIVE,
+        ),
+        "excluded_records": count("Records of this cell held back by quarantine (검증 제외 건수)."),
+        "status": text("Status of the cell as set by the aggregation stage (상태)."),
+    }
+    return pa.DataFrameSchema(
+        columns,
+        strict=True,
+        unique=["pledge_id", "subproject_id", "indicator_id", "period"],
+        name="indicators",
+        description="One row per pledge, sub-project, indicator and period: targets, actuals and rates.",
+    )
+
+
+def budget_schema() -> pa.DataFrameSchema:
+    columns = {
+        "pledge_id": text("Pledge (공약) id from the catalog."),
+        "subproject_id": text("Sub-project (세부사업) id, or 'total' for the card's 계 rows."),
+        "subproject_name_ko": text("Sub-project name as printed; null for total rows.", nullable=True),
+        "funding_source": text("Funding source (재원).", isin=["total", "district", "city", "national"]),
+        "funding_source_ko": text("Funding source as printed (재원): 계, 구비, 시비, 국비.", isin=["계", "구비", "시비", "국비"]),
+        "period": text("Period label as printed, or 'total' for the card's 계 column."),
+        "amount_million_krw": count("Budget (소요예산액) in million KRW (백만원); null where the card prints '-'.", nullable=True),
+        "amount_text": text("The amount exactly as printed on the card; null for an empty cell.", nullable=True),
+    }
+    return pa.DataFrameSchema(
+        columns,
+        strict=True,
+        unique=["pledge_id", "subproject_id", "funding_source", "period"],
+        name="budget",
+        description="The card's budget table (소요예산액) by sub-project, funding source and period.",
+    )
+
+
+def reconciliation_schema() -> pa.DataFrameSchema:
+    kinds = ["records_vs_report", "report_arithmetic", "report_format", "report_consistency"]
+    columns = {
+        "check_id": text("Stable id of the check: kind/rule/subject/period."),
+        "kind": text("What is compared (검증 유형).", isin=kinds),
+        "rule": text("The rule that was checked (규칙)."),
+        "subject": text("What the check is about, e.g. a sub-project or a printed total (대상)."),
+        "period": text("Period label the check applies to; null when it spans no single period.", nullable=True),
+        "expected": col(pl.Float64, "Value the rule expects (기대값).", nullable=True),
+        "observed": col(pl.Float64, "Value observed, usually as reported on the card (관측값).", nullable=True),
+        "difference": col(pl.Float64, "observed - expected (차이).", nullable=True),
+        "observed_text": text("The observed figure exactly as printed, when it comes from the report.", nullable=True),
+        "source_ref": text("Where the observed figure comes from, e.g. raw/reported/budget.csv:5.", nullable=True),
+        "status": text("Outcome (결과).", isin=["match", "mismatch", "not_reported", "malformed"]),
+        "message_ko": text("Explanation in Korean (설명)."),
+        "message_en": text("Explanation in English."),
+    }
+    return pa.DataFrameSchema(
+        columns,
+        strict=True,
+        unique=["check_id"],
+        name="reconciliation",
+        description="Every check of records against the report and of the report against itself (대사).",
+    )
+
+
+def validation_failures_schema() -> pa.DataFrameSchema:
+    columns = {
+        "dataset": text("Delivery dataset, e.g. placements (데이터셋)."),
+        "source_file": text("Delivery file, relative to raw/ (원본 파일)."),
+        "source_row": col(
+            pl.Int64, "Row number as shown in Excel, header included (행 번호); null for file-level failures.",
+            nullable=True, checks=[pa.Check.ge(1)],
+        ),
+        "record_key": text("Pseudonymised key of the record (레코드 키).", nullable=True),
+        "column": text("Canonical column that failed (열); null for row- or file-level failures.", nullable=True),
+        "rule": text("Rule that failed (규칙)."),
+        "value": text("Offending value, masked (값, 마스킹됨); never personal data.", nullable=True),
+        "severity": text("Severity (심각도).", isin=["error", "warning"]),
+        "message_ko": text("Explanation in Korean (설명)."),
+        "message_en": text("Explanation in English."),
+        "fingerprint": text("Stable hash of the failure, the same across reruns and re-deliveries."),
+        "first_seen_run": count("Run number in which this failure was first seen (최초 발견 실행)."),
+        "state": text("Lifecycle state (상태).", isin=["new", "persisting", "waived", "corrected"]),
+    }
+    return pa.DataFrameSchema(
+        columns, strict=True, name="validation_failures",
+        description="What failed validation, for the data steward (검증 실패 목록).",
+    )
+
+
+def runs_schema() -> pa.DataFrameSchema:
+    columns = {
+        "run_number": col(pl.Int64, "Sequential run number (실행 번호).", checks=[pa.Check.ge(1)]),
+        "run_id": text("Orchestrator run id (e.g. the Prefect flow run id)."),
+        "started_at": col(pl.Datetime("us", "UTC"), "When the run started, UTC (run metadata)."),
+        "finished_at": col(pl.Datetime("us", "UTC"), "When the run finished, UTC (run metadata).", nullable=True),
+        "status": text("Final status of the run (실행 상태)."),
+        "files_read": count("Delivery files read (읽은 파일 수)."),
+        "rows_read": count("Data rows read (읽은 행 수)."),
+        "rows_valid": count("Rows that passed validation (유효 행 수)."),
+        "rows_quarantined": count("Rows held in quarantine (격리 행 수)."),
+        "mismatches": count("Reconciliation rows not in status match (불일치 건수)."),
+        "failures_new": count("Validation failures first seen in this run (신규 실패)."),
+        "failures_resolved": count("Failures of earlier runs no longer present (해결된 실패)."),
+        "version": text("Curated version this run published; null if it published none.", nullable=True),
+    }
+    return pa.DataFrameSchema(
+        columns, strict=True, unique=["run_number"], name="runs",
+        description="One row per pipeline run with its counts and status (실행 이력).",
+    )
+
+
+SCHEMA_BUILDERS = {
+    "indicators": indicators_schema,
+    "budget": budget_schema,
+    "reconciliation": reconciliation_schema,
+    "validation_failures": validation_failures_schema,
+    "runs": runs_schema,
+}
+
+
+def render_yaml(schema: pa.DataFrameSchema) -> str:
+    # to_yaml escapes Hangul (\uXXXX); re-dump with allow_unicode so stewards can read the file.
+    return yaml.safe_dump(yaml.safe_load(schema.to_yaml()), allow_unicode=True, sort_keys=False, width=120)
+
+
+def write_schemas(target: Path = CURATED_DIR) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for table, build in SCHEMA_BUILDERS.items():
+        (target / f"{table}.schema.yaml").write_text(render_yaml(build()), encoding="utf-8")
+
+
+def load(table: str) -> pa.DataFrameSchema:
+    return pa.DataFrameSchema.from_yaml(CURATED_DIR / f"{table}.schema.yaml")
+
+
+@pytest.fixture(params=sorted(CURATED_SCHEMAS))
+def table(request) -> str:
+    return request.param
+
+
+def test_every_curated_table_has_exactly_one_schema_file():
+    assert sorted(p.name for p in CURATED_DIR.glob("*.schema.yaml")) == sorted(
+        f"{t}.schema.yaml" for t in CURATED_SCHEMAS
+    )
+
+
+def test_schema_round_trips_through_yaml(table):
+    schema = load(table)
+    assert pa.DataFrameSchema.from_yaml(schema.to_yaml()) == schema
+
+
+def test_committed_yaml_matches_its_definition(table):
+    assert load(table) == SCHEMA_BUILDERS[table]()
+
+
+def test_columns_and_dtypes_equal_the_frame_contract(table):
+    schema = load(table)
+    assert list(schema.columns) == list(CURATED_SCHEMAS[table])
+    assert {name: c.dtype.type for name, c in schema.columns.items()} == CURATED_SCHEMAS[table]
+    assert schema.strict is True
+
+
+def test_every_column_has_a_description(table):
+    assert all(c.description and c.description.strip() for c in load(table).columns.values())
+
+
+def test_composite_keys():
+    assert load("indicators").unique == ["pledge_id", "subproject_id", "indicator_id", "period"]
+    assert load("budget").unique == ["pledge_id", "subproject_id", "funding_source", "period"]
+    assert load("reconciliation").unique == ["check_id"]
+    assert load("runs").unique == ["run_number"]
+
+
+def test_empty_frames_of_the_contract_validate(table):
+    load(table).validate(pl.DataFrame(schema=CURATED_SCHEMAS[table]))
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "bad"),
+    [
+        ("reconciliation", "kind", "records_vs_card"),
+        ("reconciliation", "status", "ok"),
+        ("validation_failures", "state", "open"),
+        ("validation_failures", "severity", "fatal"),
+        ("budget", "funding_source", "private"),
+    ],
+)
+def test_value_outside_the_documented_set_is_rejected(table, column, bad):
+    frame = pl.DataFrame({column: [bad]}).pipe(_fill_contract, table)
+    with pytest.raises(SchemaErrors) as caught:
+        load(table).validate(frame, lazy=True)
+    assert column in caught.value.failure_cases["column"].to_list()
+
+
+def test_negative_rate_and_duplicate_key_are_rejected():
+    frame = pl.DataFrame(
+        {"pledge_id": ["p", "p"], "achievement_rate_pct": [-1.0, 5.0]}
+    ).pipe(_fill_contract, "indicators")
+    with pytest.raises(SchemaErrors) as caught:
+        load("indicators").validate(frame, lazy=True)
+    checks = caught.value.failure_cases["check"].to_list()
+    assert "greater_than_or_equal_to(0)" in checks
+    assert any("unique" in str(c) for c in checks)
+
+
+def _fill_contract(frame: pl.DataFrame, table: str) -> pl.DataFrame:
+    """A frame of the table's contract whose other columns hold valid placeholder values."""
+    placeholders = {pl.String: "x", pl.Int64: 1, pl.Int32: 1, pl.Float64: 1.0}
+    return frame.select(
+        (
+            pl.col(name) if name in frame.columns
+            else pl.lit(placeholders.get(dtype), dtype=dtype)
+        ).cast(dtype).alias(name)
+        for name, dtype in CURATED_SCHEMAS[table].items()
+    )
+
+
+if __name__ == "__main__":
+    write_schemas()
