@@ -79,7 +79,7 @@ class Catalog:
             pl.DataFrame(list(self.periods))
             .with_columns(pl.col("start_date", "end_date").cast(pl.Date))
             .sort("start_date")
-            .with_row_index("period_order")
+            .with_row_index("period_order", offset=1)
             .with_columns(pl.col("period_order").cast(pl.Int32))
         )
 

@@ -8,6 +8,7 @@ is a vectorised polars expression over `PolarsData`.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pandera.extensions as extensions
 import polars as pl
@@ -18,6 +19,7 @@ from pledgeflow.privacy import contains_personal_number
 # 사업자등록번호 check digit: weights for the first nine digits (National Tax Service rule).
 BRN_WEIGHTS = (1, 3, 7, 1, 3, 7, 1, 3, 5)
 _registered = False
+_register_lock = threading.Lock()  # deliveries are validated on parallel threads
 
 
 def brn_is_valid(expr: pl.Expr) -> pl.Expr:
@@ -26,7 +28,9 @@ def brn_is_valid(expr: pl.Expr) -> pl.Expr:
     weighted = pl.sum_horizontal([d * w for d, w in zip(digits, BRN_WEIGHTS)])
     total = weighted + (digits[8] * 5) // 10
     check = (10 - total % 10) % 10
-    return expr.str.contains(r"^\d{10}$") & (check == digits[9])
+    # ASCII digits only: "\d" also matches full-width digits (１２４…), which then fail the cast and give a
+    # null that pandera counts as a pass.
+    return expr.str.contains(r"^[0-9]{10}$") & (check == digits[9])
 
 
 def _brn_check_digit(data: PolarsData) -> pl.LazyFrame:
@@ -54,14 +58,18 @@ def _start_le_end(data: PolarsData) -> pl.LazyFrame:
 def register_checks() -> None:
     """Register pledgeflow's checks with pandera once per process."""
     global _registered
-    if _registered:
-        return
+    with _register_lock:
+        if not _registered:
+            _register_all()
+            _registered = True
+
+
+def _register_all() -> None:
     extensions.register_check_method()(_named(_brn_check_digit, "brn_check_digit"))
     extensions.register_check_method(statistics=["start", "end"])(_named(_date_in_term, "date_in_term"))
     extensions.register_check_method()(_named(_no_personal_number, "no_personal_number"))
     extensions.register_check_method()(_named(_completed_le_enrolled, "completed_le_enrolled"))
     extensions.register_check_method()(_named(_start_le_end, "start_le_end"))
-    _registered = True
 
 
 def _named(func, name: str):

@@ -98,7 +98,7 @@ def count_rows(results: list[DeliveryResult], moved: dict[str, pl.DataFrame]) ->
 
 
 def read_report(settings: Settings, catalog: Catalog) -> Report:
-    return load_report(settings.raw_dir / "reported", catalog)
+    return load_report(settings.raw_dir / "reported", catalog, settings.schemas_dir)
 
 
 def compute_indicators(settled: Settled, report: Report, catalog: Catalog) -> pl.DataFrame:

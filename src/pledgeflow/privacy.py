@@ -11,10 +11,13 @@ from __future__ import annotations
 import polars as pl
 import polars_hash as plh
 
+# Word boundaries are ASCII-only (?-u:\b): with Unicode \b a number glued to Hangul ("주민번호800101-1234567",
+# "연락처01012345678입니다") has no boundary, because Hangul syllables are word characters, and would slip through.
+_EDGE = r"(?-u:\b)"
 # 주민등록번호: 6-digit birth date, optional separator, gender/century digit 1-8 and 6 more digits.
-RESIDENT_NUMBER = r"\b\d{6}\s*[-–]?\s*[1-8]\d{6}\b"
+RESIDENT_NUMBER = _EDGE + r"\d{6}\s*[-–]?\s*[1-8]\d{6}" + _EDGE
 # Korean phone numbers: mobile 010/011/016-019, Seoul 02, regional 0xx, with or without separators.
-PHONE_NUMBER = r"\b0(?:1[016789]|2|[3-6]\d|70)[-.\s)]?\d{3,4}[-.\s]?\d{4}\b"
+PHONE_NUMBER = _EDGE + r"0(?:1[016789]|2|[3-6]\d|70)[-.\s)]?\d{3,4}[-.\s]?\d{4}" + _EDGE
 RESIDENT_MASK = "******-*******"
 PHONE_MASK = "***-****-****"
 PSEUDONYM_PREFIX = "p_"
