@@ -28,6 +28,7 @@ class DeliveryResult:
     valid: pl.DataFrame
     quarantined: pl.DataFrame
     failures: pl.DataFrame
+    delivered: pl.DataFrame  # quarantined rows as delivered (masked, pseudonymised), for the steward
     rows_read: int
     encoding: str | None = None
     header_row: int | None = None
@@ -66,6 +67,7 @@ def process_delivery(path: Path, dataset: str, source_file: str, catalog: Catalo
         valid=checked.valid.drop(ROW),
         quarantined=checked.quarantined.drop(ROW),
         failures=checked.failures.drop(ROW),
+        delivered=checked.delivered.drop(ROW),
         rows_read=delivery.rows_read,
         encoding=delivery.encoding,
         header_row=delivery.header_row,
@@ -99,7 +101,8 @@ def unreadable_delivery(dataset: str, source_file: str, exc: DeliveryError, sche
         },
         schema=FAILURE_SCHEMA,
     ).with_columns(pl.lit(f"file:{source_file}").alias("fingerprint"))
-    return DeliveryResult(dataset, source_file, empty, empty, failure, rows_read=0, file_error=mask_text(str(exc)))
+    return DeliveryResult(dataset, source_file, empty, empty, failure, pl.DataFrame(), rows_read=0,
+                          file_error=mask_text(str(exc)))
 
 
 def combine_results(results: list[DeliveryResult], catalog: Catalog, schemas_dir: Path, key: str) -> tuple[dict, dict, pl.DataFrame]:

@@ -24,7 +24,7 @@ from pledgeflow.reading import discover_deliveries
 from pledgeflow.reconcile import reconcile_all
 from pledgeflow.reported import Report, build_budget_table, load_report, report_results, report_targets
 from pledgeflow.settings import Settings
-from pledgeflow.validation import load_rules
+from pledgeflow.validation import load_rules, typed_view
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,7 @@ class Settled:
     quarantined: dict[str, pl.DataFrame]
     failures: pl.DataFrame
     file_counts: pl.DataFrame
+    delivered: dict[str, pl.DataFrame]  # quarantined rows as delivered (masked), for the review pack
 
 
 def start_run(settings: Settings) -> RunContext:
@@ -78,7 +79,12 @@ def settle_deliveries(results: list[DeliveryResult], catalog: Catalog, settings:
     crossed = apply_cross_checks(valid, catalog, load_rules(settings.schemas_dir))
     quarantined = {d: pl.concat([held[d], crossed.quarantined[d]]) for d in held}
     counts = count_rows(results, crossed.quarantined)
-    return Settled(crossed.valid, quarantined, pl.concat([failures, crossed.failures]), counts)
+    delivered = {
+        d: pl.concat([*[r.delivered for r in results if r.dataset == d and r.delivered.width],
+                      typed_view(crossed.quarantined[d], catalog.descriptors[d])]).sort("source_file", "source_row")
+        for d in held
+    }
+    return Settled(crossed.valid, quarantined, pl.concat([failures, crossed.failures]), counts, delivered)
 
 
 def count_rows(results: list[DeliveryResult], moved: dict[str, pl.DataFrame]) -> pl.DataFrame:

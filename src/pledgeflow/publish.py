@@ -57,8 +57,13 @@ def publish_version(
     manifest: dict,
     audit: Callable[[Path], None] | None = None,
     keep_versions: int = 10,
+    extras: Callable[[Path], None] | None = None,
 ) -> PublishResult:
-    """Build `tables` into a staging folder, audit it, then make it the current version atomically."""
+    """Build `tables` into a staging folder, audit it, then make it the current version atomically.
+
+    `extras(staging)` writes companion files (review pack, Data Docs) into the version before it is
+    audited, so they appear with it, atomically, or not at all.
+    """
     curated_dir = Path(curated_dir)
     check_names(version, tables)
     curated_dir.mkdir(parents=True, exist_ok=True)
@@ -69,6 +74,8 @@ def publish_version(
         recover_staging(curated_dir)
         staging = curated_dir / ".staging" / version
         files = build_version(staging, tables, manifest | {"version": version})
+        if extras is not None:
+            extras(staging)
         try:
             audit_version(staging, Path(schemas_dir) / "curated", audit)
         except PublishError:

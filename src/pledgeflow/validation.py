@@ -37,6 +37,7 @@ class ValidatedFrame:
     valid: pl.DataFrame
     quarantined: pl.DataFrame
     failures: pl.DataFrame
+    delivered: pl.DataFrame  # quarantined rows as delivered: text, masked, person keys pseudonymised
 
 
 @cache
@@ -80,13 +81,19 @@ def parse_columns(raw: pl.DataFrame, descriptor: Descriptor, catalog: Catalog, k
 
     The typed frame keeps `_row`, the source columns and a keyed `row_digest` of the delivered
     content (for failure fingerprints that survive re-deliveries); pseudonymised columns are replaced.
+    A frame that is already pseudonymised (a delivered view, re-validated after a steward's
+    correction) keeps its pseudonyms and its original `row_digest`.
     """
-    typed: list[pl.Expr] = [pl.col(ROW), pl.col("source_file"), pl.col("source_row"), _row_digest(descriptor, key)]
+    digest = pl.col("row_digest") if "row_digest" in raw.columns else _row_digest(descriptor, key)
+    typed: list[pl.Expr] = [pl.col(ROW), pl.col("source_file"), pl.col("source_row"), digest]
     flags: list[tuple[str, str, pl.Expr]] = []
     for spec in descriptor.columns:
         raw_col = pl.col(spec.name)
-        text = korean.clean_text(raw_col)
-        if spec.personal == "pseudonymise":
+        # "-" means none on Korean forms, in text cells as much as in numbers
+        text = pl.when(korean.is_none_marker(raw_col)).then(None).otherwise(korean.clean_text(raw_col))
+        if spec.personal == "pseudonymise" and pseudonym_column(spec.name) in raw.columns:
+            typed.append(pl.col(pseudonym_column(spec.name)))
+        elif spec.personal == "pseudonymise":
             typed.append(pseudonymise(text, key).alias(pseudonym_column(spec.name)))
         elif spec.type == "int":
             typed.append(korean.parse_int(raw_col).alias(spec.name))
@@ -102,8 +109,7 @@ def parse_columns(raw: pl.DataFrame, descriptor: Descriptor, catalog: Catalog, k
             typed += [text.alias(spec.name), resolved.alias(_ID_COLUMNS[spec.type])]
             flags.append((_ID_COLUMNS[spec.type], f"unknown_{spec.type}", text.is_not_null() & resolved.is_null()))
         else:
-            # "-" means none on Korean forms, in text cells as much as in numbers
-            typed.append(pl.when(korean.is_none_marker(raw_col)).then(None).otherwise(text).alias(spec.name))
+            typed.append(text.alias(spec.name))
     frame = raw.select(typed)
     failures = _flagged_cells(raw, flags)
     return frame, failures
@@ -211,12 +217,10 @@ def finish_failures(cells: pl.DataFrame, descriptor: Descriptor, rules: pl.DataF
 
 def _echo_values(failures: pl.DataFrame, raw: pl.DataFrame, typed: pl.DataFrame, descriptor: Descriptor) -> pl.DataFrame:
     """(_row, column) -> masked value as delivered, for the failing cells only."""
-    source_of = {_ID_COLUMNS.get(c.type, c.name): c.name for c in descriptor.columns}
-    pseudonyms = {pseudonym_column(c.name) for c in descriptor.columns if c.personal == "pseudonymise"}
+    source_of = {_ID_COLUMNS.get(c.type, c.name): c.name for c in descriptor.columns if c.personal != "pseudonymise"}
+    pseudonyms = [pseudonym_column(c.name) for c in descriptor.columns if c.personal == "pseudonymise"]
     rows = failures.select(ROW).unique()
-    delivered = raw.join(rows, on=ROW, how="semi").select(
-        ROW, *[pl.col(src).alias(col) for col, src in source_of.items() if col not in pseudonyms]
-    )
+    delivered = raw.join(rows, on=ROW, how="semi").select(ROW, *[pl.col(src).alias(col) for col, src in source_of.items()])
     delivered = delivered.join(typed.join(rows, on=ROW, how="semi").select(ROW, *pseudonyms), on=ROW)
     return (
         delivered.unpivot(index=ROW, variable_name="column", value_name="value")
@@ -229,6 +233,34 @@ def drop_shadowed(failures: pl.DataFrame) -> pl.DataFrame:
     primary = failures.filter(pl.col("rule").str.starts_with("parse_") | pl.col("rule").str.starts_with("unknown_"))
     shadow = failures.filter(pl.col("rule") == "required").join(primary, on=[ROW, "column"], how="semi")
     return failures.join(shadow, on=[ROW, "column", "rule"], how="anti")
+
+
+def delivered_view(raw: pl.DataFrame, typed: pl.DataFrame, descriptor: Descriptor) -> pl.DataFrame:
+    """Rows as delivered, safe to show: every cell masked, person keys replaced by their pseudonym.
+
+    This is what a steward sees in the review pack and what a correction is applied to.
+    """
+    columns = []
+    for spec in descriptor.columns:
+        if spec.personal == "pseudonymise":
+            columns.append(pl.col(pseudonym_column(spec.name)))
+        else:
+            columns.append(mask_personal_numbers(korean.clean_text(pl.col(spec.name))).alias(spec.name))
+    pseudonyms = [pseudonym_column(c.name) for c in descriptor.columns if c.personal == "pseudonymise"]
+    ids = typed.select(ROW, "row_digest", *pseudonyms)
+    rows = raw.drop([c for c in ("row_digest", *pseudonyms) if c in raw.columns])
+    return rows.join(ids, on=ROW, how="inner").select(ROW, "source_file", "source_row", "row_digest", *columns)
+
+
+def typed_view(typed: pl.DataFrame, descriptor: Descriptor) -> pl.DataFrame:
+    """The delivered view's columns rebuilt from typed rows (rows that passed their own schema but were
+    quarantined by a cross-dataset check: their text is no longer kept, their parsed values are)."""
+    columns = [
+        pl.col(pseudonym_column(c.name)) if c.personal == "pseudonymise"
+        else mask_personal_numbers(pl.col(c.name).cast(pl.String)).alias(c.name)
+        for c in descriptor.columns
+    ]
+    return typed.select("source_file", "source_row", "row_digest", *columns)
 
 
 def split_quarantine(typed: pl.DataFrame, failures: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -245,4 +277,5 @@ def validate_frame(raw: pl.DataFrame, descriptor: Descriptor, catalog: Catalog, 
     cells = drop_shadowed(pl.concat([parse_failures, schema_failures]))
     failures = describe_failures(cells, raw, typed, descriptor, load_rules(schemas_dir))
     valid, quarantined = split_quarantine(typed, failures)
-    return ValidatedFrame(valid=valid, quarantined=quarantined, failures=failures)
+    delivered = delivered_view(raw.join(quarantined.select(ROW), on=ROW, how="semi"), typed, descriptor)
+    return ValidatedFrame(valid=valid, quarantined=quarantined, failures=failures, delivered=delivered)

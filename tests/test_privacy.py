@@ -1,0 +1,106 @@
+"""Tests for pseudonyms (against the standard library's HMAC) and the masking of personal numbers."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import polars as pl
+import pytest
+
+from pledgeflow.privacy import (
+    PHONE_MASK,
+    RESIDENT_MASK,
+    contains_personal_number,
+    keyed_digest,
+    mask_personal_numbers,
+    mask_text,
+    pseudonymise,
+)
+
+KEY = "district-secret"
+
+
+def stdlib_pseudonym(value: str, key: str = KEY) -> str:
+    return "p_" + hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def apply(expr_fn, values: list[str | None]) -> list:
+    return pl.DataFrame({"v": values}, schema={"v": pl.String}).select(expr_fn(pl.col("v")).alias("out"))["out"].to_list()
+
+
+def test_pseudonymise_equals_stdlib_hmac_sha256():
+    values = ["JS-0001", "구직자-홍길동-42", "800101-1234567", "a" * 200, " "]
+    assert apply(lambda e: pseudonymise(e, KEY), values) == [stdlib_pseudonym(v) for v in values]
+
+
+def test_keyed_digest_is_the_full_hmac_hex():
+    assert apply(lambda e: keyed_digest(e, KEY), ["x"]) == [hmac.new(KEY.encode(), b"x", hashlib.sha256).hexdigest()]
+
+
+def test_null_stays_null_and_empty_is_not_null():
+    assert apply(lambda e: pseudonymise(e, KEY), [None, ""]) == [None, stdlib_pseudonym("")]
+
+
+def test_different_keys_give_different_pseudonyms():
+    one = apply(lambda e: pseudonymise(e, KEY), ["JS-0001", "JS-0002"])
+    two = apply(lambda e: pseudonymise(e, "another-key"), ["JS-0001", "JS-0002"])
+    assert one[0] != two[0] and one[1] != two[1]
+    assert one[0] != one[1]
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("800101-1234567", RESIDENT_MASK),
+        ("8001012234567", RESIDENT_MASK),
+        ("800101 - 4234567", RESIDENT_MASK),
+        ("주민번호: 800101-1234567 확인", f"주민번호: {RESIDENT_MASK} 확인"),
+        ("010-1234-5678", PHONE_MASK),
+        ("01012345678", PHONE_MASK),
+        ("010 1234 5678", PHONE_MASK),
+        ("016-123-4567", PHONE_MASK),
+        ("02-123-4567", PHONE_MASK),
+        ("02-1234-5678", PHONE_MASK),
+        ("031-123-4567", PHONE_MASK),
+        ("연락처 010-1234-5678 / 02-987-6543", f"연락처 {PHONE_MASK} / {PHONE_MASK}"),
+        # glued to Hangul with no space: Hangul syllables are word characters for a Unicode \b
+        ("주민번호800101-1234567", f"주민번호{RESIDENT_MASK}"),
+        ("연락처01012345678입니다", f"연락처{PHONE_MASK}입니다"),
+        ("8001011234567번", f"{RESIDENT_MASK}번"),
+    ],
+)
+def test_personal_numbers_are_masked(text, masked):
+    assert apply(mask_personal_numbers, [text]) == [masked]
+    assert apply(contains_personal_number, [text]) == [True]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1248100998",  # 사업자등록번호, 10 digits
+        "124-81-00998",
+        "2019-03-04",
+        "20190304",
+        "2019. 3. 4.",
+        "'19. 11. 2.",
+        "1,233명",
+        "C-2019-01",
+        "80010112345678901",  # a longer run of digits is not a resident number
+    ],
+)
+def test_business_numbers_dates_and_counts_are_not_masked(text):
+    assert apply(mask_personal_numbers, [text]) == [text]
+    assert apply(contains_personal_number, [text]) == [False]
+
+
+def test_masking_keeps_nulls_and_contains_is_false_for_null():
+    assert apply(mask_personal_numbers, [None]) == [None]
+    assert apply(contains_personal_number, [None]) == [False]
+
+
+def test_mask_text_masks_one_string():
+    line = "placements/2020.csv: 비고 '주민 800101-1234567, 010-1234-5678'"
+    assert mask_text(line) == f"placements/2020.csv: 비고 '주민 {RESIDENT_MASK}, {PHONE_MASK}'"
+    assert mask_text("no numbers here") == "no numbers here"
+    assert mask_text("") == ""
