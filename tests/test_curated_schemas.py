@@ -125,6 +125,7 @@ def validation_failures_schema() -> pa.DataFrameSchema:
             nullable=True, checks=[pa.Check.ge(1)],
         ),
         "record_key": text("Pseudonymised key of the record (레코드 키).", nullable=True),
+        "record_id": text("Content digest of the delivered record (16 hex); steward decisions refer to it (레코드 ID).", nullable=True),
         "column": text("Canonical column that failed (열); null for row- or file-level failures.", nullable=True),
         "rule": text("Rule that failed (규칙)."),
         "value": text("Offending value, masked (값, 마스킹됨); never personal data.", nullable=True),

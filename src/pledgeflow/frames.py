@@ -19,6 +19,7 @@ FAILURE_SCHEMA = {
     "source_file": pl.String,
     "source_row": pl.Int64,
     "record_key": pl.String,
+    "record_id": pl.String,  # the delivered record's content digest (16 hex): what decisions refer to
     "column": pl.String,
     "rule": pl.String,
     "value": pl.String,  # always masked before it lands here

@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from pledgeflow.catalog import Catalog
-from pledgeflow.frames import FAILURE_SCHEMA
+from pledgeflow.frames import FAILURE_SCHEMA, conform
 from pledgeflow.privacy import mask_text
 from pledgeflow.reading import DeliveryError, read_delivery
 from pledgeflow.validation import ROW, load_rules, validate_frame
@@ -86,21 +86,14 @@ def empty_typed(catalog: Catalog, dataset: str, schemas_dir: Path, key: str) -> 
 def unreadable_delivery(dataset: str, source_file: str, exc: DeliveryError, schemas_dir: Path, empty: pl.DataFrame) -> DeliveryResult:
     """A file-level quarantine entry: no rows could be read, so none are counted as read."""
     rule = load_rules(schemas_dir).filter(pl.col("rule") == "file_unreadable")
-    failure = pl.DataFrame(
-        {
-            "dataset": [dataset],
-            "source_file": [source_file],
-            "source_row": [None],
-            "record_key": [None],
-            "column": [None],
-            "rule": ["file_unreadable"],
-            "value": [None],
-            "severity": ["error"],
-            "message_ko": [f"{rule['message_ko'].item()} {mask_text(exc.message_ko)}"],
-            "message_en": [f"{rule['message_en'].item()} {mask_text(exc.message_en)}"],
-        },
-        schema=FAILURE_SCHEMA,
-    ).with_columns(pl.lit(f"file:{source_file}").alias("fingerprint"))
+    failure = conform(pl.DataFrame({
+        "dataset": [dataset],
+        "source_file": [source_file],
+        "rule": ["file_unreadable"],
+        "severity": ["error"],
+        "message_ko": [f"{rule['message_ko'].item()} {mask_text(exc.message_ko)}"],
+        "message_en": [f"{rule['message_en'].item()} {mask_text(exc.message_en)}"],
+    }), FAILURE_SCHEMA).with_columns(pl.lit(f"file:{source_file}").alias("fingerprint"))
     return DeliveryResult(dataset, source_file, empty, empty, failure, pl.DataFrame(), rows_read=0,
                           file_error=mask_text(str(exc)))
 

@@ -209,6 +209,7 @@ def finish_failures(cells: pl.DataFrame, descriptor: Descriptor, rules: pl.DataF
             (prefix_ko + pl.col("message_ko").fill_null("검증 규칙 위반: " + pl.col("rule"))).alias("message_ko"),
             (prefix_en + pl.col("message_en").fill_null("Validation rule failed: " + pl.col("rule"))).alias("message_en"),
             fingerprint.alias("fingerprint"),
+            pl.col("row_digest").str.slice(0, 16).alias("record_id"),
         )
         .select(*FAILURE_SCHEMA, "fingerprint", *extra)
         .cast(FAILURE_SCHEMA)
