@@ -2,20 +2,38 @@
 
 Each task calls one function of `pledgeflow.pipeline`; deliveries are mapped
 one task per file. A failed task fails the run (every mapped future is waited
-on and checked), and the CLI turns the final state into an exit code.
+on and checked), and the CLI turns the final state into an exit code. Only
+file-system errors are retried: a data problem does not go away by trying again.
 """
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger, task
+import time
+from contextlib import contextmanager
+
+from prefect import flow, get_run_logger, task, unmapped
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
 
 from pledgeflow import pipeline
 from pledgeflow.settings import Settings
 
-# polars frames and catalogs are not worth hashing for Prefect's cache: caching is by content hash elsewhere
+
+def retry_on_io(task, task_run, state) -> bool:
+    """Retry a task only when it failed on I/O (a busy network share, a file being copied in)."""
+    try:
+        state.result()
+    except OSError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+# Frames and catalogs are not worth hashing for Prefect's cache: reuse is by content hash in pledgeflow.cache.
 step = task(cache_policy=NO_CACHE)
+io_step = task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, retry_condition_fn=retry_on_io)
 
 
 @step
@@ -23,21 +41,23 @@ def load_catalog(settings):
     return pipeline.load_settings_catalog(settings)
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+@io_step
 def find_deliveries(settings, catalog):
     deliveries = pipeline.find_deliveries(settings, catalog)
     get_run_logger().info("found %d delivery files", deliveries.height)
     return deliveries
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, task_run_name="ingest {delivery[source_file]}")
-def ingest_file(delivery, catalog, settings):
-    result = pipeline.ingest_file(delivery, catalog, settings)
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, retry_condition_fn=retry_on_io,
+      task_run_name="ingest {delivery[source_file]}")
+def ingest_file(delivery, catalog, settings, context, full):
+    result, key, reused = pipeline.ingest_file(delivery, catalog, settings, context, full)
     get_run_logger().info(
-        "%s: read %d, valid %d, quarantined %d%s", result.source_file, result.rows_read, result.valid.height,
-        result.quarantined.height, f" — {result.file_error}" if result.file_error else "",
+        "%s: %s, read %d, valid %d, quarantined %d%s", result.source_file, "reused" if reused else "validated",
+        result.rows_read, result.valid.height, result.quarantined.height,
+        f" — {result.file_error}" if result.file_error else "",
     )
-    return result
+    return result, key, reused
 
 
 @step
@@ -49,6 +69,11 @@ def settle_deliveries(results, catalog, settings):
 
 
 @step
+def guard_thresholds(settled, catalog):
+    pipeline.guard_thresholds(settled, catalog)
+
+
+@io_step
 def read_report(settings, catalog):
     return pipeline.read_report(settings, catalog)
 
@@ -68,44 +93,93 @@ def compute_reconciliation(indicators, settled, report, catalog):
 
 
 @step
-def compile_tables(run, settings, settled, indicators, reconciliation, report, catalog):
-    return pipeline.compile_tables(run, settings, settled, indicators, reconciliation, report, catalog)
+def compile_tables(run, settings, settled, indicators, reconciliation, report, catalog, step_seconds, files_reused):
+    return pipeline.compile_tables(run, settings, settled, indicators, reconciliation, report, catalog, step_seconds, files_reused)
 
 
 @step
-def make_manifest(run, deliveries, settled, status):
-    return pipeline.make_manifest(run, deliveries, settled, status)
+def make_manifest(run, deliveries, settled, status, reused):
+    return pipeline.make_manifest(run, deliveries, settled, status, reused)
 
 
-@task(cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
+@io_step
 def publish_tables(run, settings, tables, manifest):
     result = pipeline.publish_tables(run, settings, tables, manifest)
     get_run_logger().info("published %s at %s", result.version, result.path)
     return result
 
 
+@step
+def prune_cache(settings, keys):
+    pipeline.prune_cache(settings, keys)
+
+
+@step
+def report_run(summary, tables):
+    """Prefect artifacts: the run summary and the reconciliation, disagreements first."""
+    create_markdown_artifact(pipeline.summary_markdown(summary), key="pledgeflow-run-summary",
+                             description="pledgeflow nightly run")
+    create_table_artifact(pipeline.reconciliation_rows(tables["reconciliation"]), key="pledgeflow-reconciliation",
+                          description="Reconciliation: records vs report and the report's own arithmetic")
+
+
+class StepClock:
+    """Seconds per step, for the run history (orchestration metadata, not data)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def step(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+
 @flow(name="pledgeflow-nightly", log_prints=True)
-def nightly(root: str | None = None) -> dict:
-    """Ingest, validate, aggregate, reconcile and publish once; returns a summary of the run."""
+def nightly(root: str | None = None, full: bool = False, wait_seconds: float = 0) -> dict:
+    """Ingest, validate, aggregate, reconcile and publish once; returns a summary of the run.
+
+    full: re-read every delivery even if unchanged; wait_seconds: how long to wait for another run's lock.
+    """
     settings = Settings.from_root(root)
-    run = pipeline.start_run(settings)
-    try:
-        catalog = load_catalog(settings)
-        deliveries = find_deliveries(settings, catalog)
-        futures = ingest_file.map(deliveries.to_dicts(), catalog=catalog, settings=settings)
-        wait(futures)
-        results = [f.result() for f in futures]  # raises if any file's task failed
-        settled = settle_deliveries(results, catalog, settings)
-        report = read_report(settings, catalog)
-        indicators = compute_indicators(settled, report, catalog)
-        reconciliation = compute_reconciliation(indicators, settled, report, catalog)
-        tables = compile_tables(run, settings, settled, indicators, reconciliation, report, catalog)
-        manifest = make_manifest(run, deliveries, settled, "completed")
-        published = publish_tables(run, settings, tables, manifest)
-    except Exception as exc:
-        pipeline.fail_run(run, settings, str(exc))
-        raise
-    return pipeline.summarise_run(run, settings, settled, reconciliation, published)
+    clock = StepClock()
+    with pipeline.hold_run_lock(settings, wait_seconds):
+        run = pipeline.start_run(settings)
+        try:
+            with clock.step("discover"):
+                catalog = load_catalog(settings)
+                deliveries = find_deliveries(settings, catalog)
+            with clock.step("ingest"):
+                context = pipeline.cache_context(settings)
+                futures = ingest_file.map(deliveries.to_dicts(), catalog=unmapped(catalog), settings=unmapped(settings),
+                                          context=unmapped(context), full=unmapped(full))
+                wait(futures)
+                ingested = [f.result() for f in futures]  # raises if any file's task failed
+                results = [result for result, _, _ in ingested]
+                reused = sorted(r.source_file for r, _, was_reused in ingested if was_reused)
+            with clock.step("settle"):
+                settled = settle_deliveries(results, catalog, settings)
+                guard_thresholds(settled, catalog)
+            with clock.step("aggregate"):
+                report = read_report(settings, catalog)
+                indicators = compute_indicators(settled, report, catalog)
+            with clock.step("reconcile"):
+                reconciliation = compute_reconciliation(indicators, settled, report, catalog)
+            with clock.step("publish"):
+                tables = compile_tables(run, settings, settled, indicators, reconciliation, report, catalog,
+                                        clock.seconds, len(reused))
+                manifest = make_manifest(run, deliveries, settled, "published", reused)
+                published = publish_tables(run, settings, tables, manifest)
+            prune_cache(settings, [key for _, key, _ in ingested])
+        except Exception as exc:
+            pipeline.fail_run(run, settings, exc, clock.seconds)
+            raise
+    summary = pipeline.summarise_run(run, settings, settled, tables, published)
+    report_run(summary, tables)
+    return summary
 
 
 if __name__ == "__main__":

@@ -143,24 +143,31 @@ def validation_failures_schema() -> pa.DataFrameSchema:
 
 
 def runs_schema() -> pa.DataFrameSchema:
+    # a run that failed before counting keeps null counts: every count is nullable
     columns = {
         "run_number": col(pl.Int64, "Sequential run number (실행 번호).", checks=[pa.Check.ge(1)]),
-        "run_id": text("Orchestrator run id (e.g. the Prefect flow run id)."),
+        "run_id": text("Run id, run-NNNNNN (실행 ID)."),
         "started_at": col(pl.Datetime("us", "UTC"), "When the run started, UTC (run metadata)."),
         "finished_at": col(pl.Datetime("us", "UTC"), "When the run finished, UTC (run metadata).", nullable=True),
-        "status": text("Final status of the run (실행 상태)."),
-        "files_read": count("Delivery files read (읽은 파일 수)."),
-        "rows_read": count("Data rows read (읽은 행 수)."),
-        "rows_valid": count("Rows that passed validation (유효 행 수)."),
-        "rows_quarantined": count("Rows held in quarantine (격리 행 수)."),
-        "mismatches": count("Reconciliation rows not in status match (불일치 건수)."),
-        "failures_new": count("Validation failures first seen in this run (신규 실패)."),
-        "failures_resolved": count("Failures of earlier runs no longer present (해결된 실패)."),
+        "status": text("Final status of the run (실행 상태): completed, completed_with_warnings, blocked by a threshold, "
+                       "or failed.", isin=["completed", "completed_with_warnings", "blocked", "failed"]),
+        "message": text("Why the run was blocked or failed, or its warnings (실행 메시지).", nullable=True),
+        "files_read": count("Delivery files read (읽은 파일 수).", nullable=True),
+        "files_reused": count("Delivery files whose validated result was reused, unchanged since an earlier run (재사용 파일 수).", nullable=True),
+        "rows_read": count("Data rows read (읽은 행 수).", nullable=True),
+        "rows_valid": count("Rows that passed validation (유효 행 수).", nullable=True),
+        "rows_quarantined": count("Rows held in quarantine (격리 행 수).", nullable=True),
+        "mismatches": count("Reconciliation rows not in status match (불일치 건수).", nullable=True),
+        "failures_new": count("Validation failures first seen in this run (신규 실패).", nullable=True),
+        "failures_resolved": count("Failures of earlier runs no longer present (해결된 실패).", nullable=True),
+        "duration_s": col(pl.Float64, "Wall time of the run up to publish, seconds (소요 시간).", nullable=True,
+                          checks=[pa.Check.ge(0)]),
+        "step_seconds_json": text("Seconds per step as a JSON object, e.g. {\"ingest\": 1.2} (단계별 소요 시간).", nullable=True),
         "version": text("Curated version this run published; null if it published none.", nullable=True),
     }
     return pa.DataFrameSchema(
         columns, strict=True, unique=["run_number"], name="runs",
-        description="One row per pipeline run with its counts and status (실행 이력).",
+        description="One row per pipeline run with its counts, durations and status (실행 이력).",
     )
 
 

@@ -43,6 +43,8 @@ class Descriptor:
     dedupe_key: tuple[str, ...]
     columns: tuple[ColumnSpec, ...]
     warning_rules: tuple[str, ...] = ()
+    max_quarantined_pct: float | None = None  # past this share of quarantined rows the run fails
+    critical_rules: tuple[str, ...] = ()  # any failure of one of these fails the run
 
     def column(self, name: str) -> ColumnSpec:
         return next(c for c in self.columns if c.name == name)
@@ -163,6 +165,8 @@ def load_descriptor(path: Path) -> Descriptor:
         dedupe_key=tuple(raw["dedupe_key"]),
         columns=columns,
         warning_rules=tuple(raw.get("warning_rules", [])),
+        max_quarantined_pct=raw.get("thresholds", {}).get("max_quarantined_pct"),
+        critical_rules=tuple(raw.get("thresholds", {}).get("critical_rules", [])),
     )
 
 

@@ -1,11 +1,13 @@
 """The `pledgeflow` command line.
 
-`run` starts the Prefect flow; `validate`, `failures` and `reconcile` are for
-people (a data steward, an analyst) and never import Prefect or Great
-Expectations, so they start in a couple of seconds.
+`run` and `serve` start Prefect; `validate`, `failures`, `reconcile`, `runs`
+and `review` are for people (a data steward, an analyst) and never import
+Prefect or Great Expectations, so they start in a couple of seconds.
 
-Exit codes: 0 success; 1 the run failed (nothing published) or `validate` found
-failures; 2 bad usage or a path that does not exist.
+Exit codes: 0 published (completed, or completed with warnings); 1 the run failed
+(nothing published) or `validate` found failures; 2 bad usage or a path that does
+not exist; 3 blocked by a data threshold or critical rule; 4 blocked by a critical
+audit expectation; 5 another run is in progress. See `pledgeflow.operations`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from pledgeflow.operations import EXIT_BLOCKED, EXIT_FAILED
 from pledgeflow.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="pledgeflow: track pledge indicators from their records.")
@@ -40,7 +43,11 @@ def quiet_prefect_environment() -> None:
 
 
 @app.command()
-def run(root: Path = RootOption) -> None:
+def run(
+    root: Path = RootOption,
+    full: bool = typer.Option(False, "--full", help="Re-read and re-validate every delivery, even unchanged ones"),
+    wait: float = typer.Option(0, "--wait", help="Seconds to wait if another run holds the lock"),
+) -> None:
     """Run the nightly flow once on the deliveries in raw/ and publish the curated tables."""
     quiet_prefect_environment()
     from flows.nightly import nightly  # Prefect is imported only here
@@ -48,12 +55,30 @@ def run(root: Path = RootOption) -> None:
     settings = Settings.from_root(root)
     if settings.uses_development_key:
         console.print("[yellow]PLEDGEFLOW_PSEUDONYM_KEY is not set: using the development key (fine for the bundled demo, not for real data).[/]")
-    state = nightly(root=str(settings.root), return_state=True)
+    state = nightly(root=str(settings.root), full=full, wait_seconds=wait, return_state=True)
     if not state.is_completed():
-        console.print(f"[bold red]Run failed[/]: {state.message}")
+        error = state.result(raise_on_failure=False)
+        code = getattr(error, "exit_code", EXIT_FAILED)
+        console.print(f"[bold red]Run {'blocked' if code == EXIT_BLOCKED else 'not completed'}[/] (exit {code}): {escape(str(error))}")
         console.print("Nothing was published; the previous curated version is still current.")
-        raise typer.Exit(1)
-    print_summary(state.result())
+        raise typer.Exit(code)
+    summary = state.result()
+    print_summary(summary)
+    print_indicators(settings)
+
+
+def print_indicators(settings: Settings) -> None:
+    from pledgeflow.publish import read_current
+
+    frame = read_current(settings.curated_dir, "indicators")
+    table = Table(title="Indicators from records (실적: records / reported)")
+    columns = ["subproject_name_ko", "period", "target", "actual", "reported_actual", "cumulative_actual", "total_target",
+               "achievement_rate_pct", "excluded_records", "status"]
+    for name in columns:
+        table.add_column(name)
+    for row in frame.select(columns).iter_rows():
+        table.add_row(*cells(row))
+    console.print(table)
 
 
 def print_summary(summary: dict) -> None:
@@ -141,6 +166,33 @@ def reconcile(
 def cells(row: tuple) -> list[str]:
     """Table cells as plain text: '[column]' in a message is data, not rich markup."""
     return ["" if v is None else escape(str(v)) for v in row]
+
+
+@app.command()
+def runs(root: Path = RootOption, last: int = typer.Option(20, help="How many runs to show")) -> None:
+    """Show the run history: status, counts, reused files, durations, failures new / resolved."""
+    from pledgeflow.history import read_runs
+
+    frame = read_runs(Settings.from_root(root).state_dir).sort("run_number").tail(last)
+    table = Table(title=f"Runs ({frame.height} shown)")
+    columns = ["run_number", "status", "started_at", "duration_s", "files_read", "files_reused", "rows_read", "rows_valid",
+               "rows_quarantined", "mismatches", "failures_new", "failures_resolved", "version", "message"]
+    for name in columns:
+        table.add_column(name, overflow="fold")
+    for row in frame.select(columns).iter_rows():
+        table.add_row(*cells(row))
+    console.print(table)
+
+
+@app.command()
+def serve(root: Path = RootOption) -> None:
+    """Serve the nightly deployment (schedule from prefect.yaml: 02:00 Asia/Seoul) from this process."""
+    quiet_prefect_environment()
+    from flows.nightly import nightly
+    from pledgeflow.deployment import nightly_schedules
+
+    settings = Settings.from_root(root)
+    nightly.serve(name="nightly", schedules=nightly_schedules(settings.root), parameters={"root": str(settings.root)})
 
 
 def read_published(root: Path | None, table: str) -> pl.DataFrame:

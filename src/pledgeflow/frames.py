@@ -105,14 +105,18 @@ RUNS_SCHEMA = {
     "run_id": pl.String,
     "started_at": pl.Datetime("us", "UTC"),  # run metadata: the only wall-clock values
     "finished_at": pl.Datetime("us", "UTC"),
-    "status": pl.String,
+    "status": pl.String,  # completed | completed_with_warnings | blocked | failed
+    "message": pl.String,
     "files_read": pl.Int64,
+    "files_reused": pl.Int64,
     "rows_read": pl.Int64,
     "rows_valid": pl.Int64,
     "rows_quarantined": pl.Int64,
     "mismatches": pl.Int64,
     "failures_new": pl.Int64,
     "failures_resolved": pl.Int64,
+    "duration_s": pl.Float64,
+    "step_seconds_json": pl.String,
     "version": pl.String,
 }
 
