@@ -10,14 +10,20 @@ Version names are immutable: publishing a name that already exists under version
 PublishError before anything is written, so a rerun can never alter what a reader may be reading.
 The flow names versions by run number, so a rerun of the nightly job gets a fresh name.
 Publishes are serialised with a lock file, which also makes removing staging leftovers safe.
+
+`curated_dir` may also be an fsspec URL (object storage): there is no rename or symlink, so a version
+is built and audited in a local temporary folder, uploaded under versions/<version>/ (manifest.json
+last), and a small `CURRENT` object naming it is written last. See `pledgeflow.storage`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +32,7 @@ import duckdb
 import polars as pl
 from filelock import FileLock
 
+from pledgeflow import storage
 from pledgeflow.manifest import write_manifest
 
 DUCKDB_FILE = "pledgeflow.duckdb"
@@ -45,12 +52,12 @@ class PublishError(RuntimeError):
 @dataclass(frozen=True)
 class PublishResult:
     version: str
-    path: Path
+    path: Path | str  # a URL when curated/ is on object storage
     files: dict[str, str]  # file name -> sha256
 
 
 def publish_version(
-    curated_dir: Path,
+    curated_dir: Path | str,
     schemas_dir: Path,
     version: str,
     tables: dict[str, pl.DataFrame],
@@ -62,8 +69,11 @@ def publish_version(
     """Build `tables` into a staging folder, audit it, then make it the current version atomically.
 
     `extras(staging)` writes companion files (review pack, Data Docs) into the version before it is
-    audited, so they appear with it, atomically, or not at all.
+    audited, so they appear with it, atomically, or not at all. `curated_dir` may be an fsspec URL:
+    see `publish_remote`.
     """
+    if storage.is_remote(curated_dir):
+        return publish_remote(str(curated_dir), schemas_dir, version, tables, manifest, audit, keep_versions, extras)
     curated_dir = Path(curated_dir)
     check_names(version, tables)
     curated_dir.mkdir(parents=True, exist_ok=True)
@@ -84,6 +94,48 @@ def publish_version(
         promote_version(curated_dir, staging, final)
         prune_versions(curated_dir, keep_versions)
     return PublishResult(version=version, path=final, files=files)
+
+
+def publish_remote(
+    location: str, schemas_dir: Path, version: str, tables: dict[str, pl.DataFrame], manifest: dict,
+    audit: Callable[[Path], None] | None, keep_versions: int, extras: Callable[[Path], None] | None,
+) -> PublishResult:
+    """Write-audit-publish to object storage: build and audit locally, upload, then write `CURRENT`.
+
+    The protocol (manifest uploaded last, the `CURRENT` pointer written after it) is in `storage`.
+    """
+    check_names(version, tables)
+    final = f"{location.rstrip('/')}/versions/{version}"
+    with FileLock(storage.local_lock_path(location)), tempfile.TemporaryDirectory(prefix="pledgeflow-") as tmp:
+        if storage.exists(f"{final}/{MANIFEST_FILE}"):
+            raise PublishError(f"version {version!r} already exists; version names are immutable")
+        storage.remove_tree(final)  # an upload that crashed before its manifest: never current, safe to drop
+        staging = Path(tmp) / version
+        files = build_version(staging, tables, manifest | {"version": version})
+        if extras is not None:
+            extras(staging)
+        try:
+            audit_version(staging, Path(schemas_dir) / "curated", audit)
+        except PublishError:
+            storage.remove_tree(f"{location}/.rejected/{version}")
+            storage.upload_tree(staging, f"{location}/.rejected/{version}")
+            raise
+        storage.upload_tree(staging, final, last=MANIFEST_FILE)
+        storage.write_pointer(location, version)
+        prune_remote(location, keep_versions)
+    return PublishResult(version=version, path=final, files=files)
+
+
+def prune_remote(location: str, keep_versions: int) -> list[str]:
+    """`prune_versions` for object storage: newest by manifest time (then name), never the current one."""
+    current = storage.read_pointer(location)
+    root = f"{location.rstrip('/')}/versions"
+    names = sorted(storage.list_folders(root), key=lambda v: (storage.modified_ns(f"{root}/{v}/{MANIFEST_FILE}"), v),
+                   reverse=True)
+    doomed = [v for v in names[max(keep_versions, 1):] if v != current]
+    for name in doomed:
+        storage.remove_tree(f"{root}/{name}")
+    return sorted(doomed)
 
 
 def check_names(version: str, tables: dict[str, pl.DataFrame]) -> None:
@@ -240,20 +292,24 @@ def prune_versions(curated_dir: Path, keep_versions: int) -> list[str]:
     return sorted(p.name for p in doomed)
 
 
-def current_version(curated_dir: Path) -> str | None:
-    """Name of the version `current` points at, or None before the first publish."""
+def current_version(curated_dir: Path | str) -> str | None:
+    """Name of the version `current` (or, on object storage, `CURRENT`) points at; None before the first publish."""
+    if storage.is_remote(curated_dir):
+        return storage.read_pointer(curated_dir)
     link = Path(curated_dir) / "current"
     return Path(os.readlink(link)).name if link.is_symlink() else None
 
 
-def read_current(curated_dir: Path, table: str) -> pl.DataFrame | None:
+def read_current(curated_dir: Path | str, table: str) -> pl.DataFrame | None:
     """`table` of the current version, or None if nothing is published or the table is absent."""
     version = current_version(curated_dir)
     if version is None:
         return None
     # Read through the resolved version folder, not `current`, so a switch mid-read cannot mix versions.
-    path = Path(curated_dir) / "versions" / version / f"{table}.parquet"
-    return pl.read_parquet(path) if path.exists() else None
+    path = storage.join(curated_dir, "versions", version, f"{table}.parquet")
+    if not storage.exists(path):
+        return None
+    return pl.read_parquet(io.BytesIO(storage.read_bytes(path))) if storage.is_remote(path) else pl.read_parquet(path)
 
 
 def _published_at(version_dir: Path) -> int:

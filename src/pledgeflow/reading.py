@@ -13,10 +13,11 @@ import fnmatch
 import hashlib
 import io
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 
 import polars as pl
 
+from pledgeflow import storage
 from pledgeflow.catalog import DATASETS, Catalog, Descriptor, normalise_label
 from pledgeflow.korean import clean_text
 
@@ -62,13 +63,17 @@ class Delivery:
     unmapped_headers: tuple[str, ...]
 
 
-def discover_deliveries(raw_dir: Path, catalog: Catalog) -> pl.DataFrame:
-    """One row per delivery file under each dataset's folder, with its size and content hash."""
+def discover_deliveries(raw_dir: Path | str, catalog: Catalog) -> pl.DataFrame:
+    """One row per delivery file under each dataset's folder, with its size and content hash.
+
+    `raw_dir` may be an fsspec URL (`s3://bucket/raw`): `path` is then the file's URL.
+    """
+    describe = describe_remote if storage.is_remote(raw_dir) else describe_local
     rows = [
-        describe_file(raw_dir, dataset, path)
+        row
         for dataset in DATASETS
         if dataset in catalog.descriptors
-        for path in list_delivery_files(raw_dir / catalog.descriptors[dataset].folder, catalog.descriptors[dataset])
+        for row in describe(raw_dir, dataset, catalog.descriptors[dataset])
     ]
     return pl.DataFrame(rows, schema=DELIVERIES_SCHEMA, orient="row").sort(
         pl.col("dataset").replace_strict({d: i for i, d in enumerate(DATASETS)}, return_dtype=pl.Int32),
@@ -76,21 +81,34 @@ def discover_deliveries(raw_dir: Path, catalog: Catalog) -> pl.DataFrame:
     )
 
 
+def describe_local(raw_dir: Path | str, dataset: str, descriptor: Descriptor) -> list[tuple]:
+    raw_dir = Path(raw_dir)
+    return [describe_file(raw_dir, dataset, path) for path in list_delivery_files(raw_dir / descriptor.folder, descriptor)]
+
+
+def describe_remote(raw_dir: str, dataset: str, descriptor: Descriptor) -> list[tuple]:
+    """The same rows for an fsspec location: source_file is relative to raw_dir, path is the file's URL."""
+    folder = storage.join(raw_dir, descriptor.folder)
+    return [
+        (dataset, f"{descriptor.folder}/{relative}", url, storage.file_size(url), storage.sha256(url))
+        for url, relative in storage.list_files(folder)
+        if is_delivery(PurePosixPath(relative), descriptor)
+    ]
+
+
+def is_delivery(relative: PurePath, descriptor: Descriptor) -> bool:
+    patterns = [p.lower() for p in descriptor.file_patterns]
+    return not is_clutter(relative) and any(fnmatch.fnmatchcase(relative.name.lower(), p) for p in patterns)
+
+
 def list_delivery_files(folder: Path, descriptor: Descriptor) -> list[Path]:
     """Files under `folder` matching the descriptor's patterns (case-insensitively), minus clutter."""
     if not folder.is_dir():
         return []
-    patterns = [p.lower() for p in descriptor.file_patterns]
-    return sorted(
-        path
-        for path in folder.rglob("*")
-        if path.is_file()
-        and not is_clutter(path.relative_to(folder))
-        and any(fnmatch.fnmatchcase(path.name.lower(), p) for p in patterns)
-    )
+    return sorted(path for path in folder.rglob("*") if path.is_file() and is_delivery(path.relative_to(folder), descriptor))
 
 
-def is_clutter(relative: Path) -> bool:
+def is_clutter(relative: PurePath) -> bool:
     """Hidden files and folders, READMEs and Excel's `~$` lock files are not deliveries."""
     name = relative.name
     hidden = any(part.startswith(".") for part in relative.parts)
@@ -126,20 +144,25 @@ def detect_encoding(data: bytes, *, source_file: str = "") -> str:
     )
 
 
-def read_delivery(path: Path, descriptor: Descriptor, source_file: str) -> Delivery:
-    """Read one delivery as text columns named by the descriptor, tagged with `source_file` and `source_row`."""
-    if path.stat().st_size == 0:
+def read_delivery(path: Path | str, descriptor: Descriptor, source_file: str) -> Delivery:
+    """Read one delivery as text columns named by the descriptor, tagged with `source_file` and `source_row`.
+
+    `path` is a local path or an fsspec URL (read whole into memory, as a local file is).
+    """
+    if storage.file_size(path) == 0:
         raise empty_file_error(source_file)
-    if path.suffix.lower() in EXCEL_SUFFIXES:
-        grid, encoding = read_excel_grid(path, source_file), "xlsx"
+    local = not storage.is_remote(path)
+    if PurePosixPath(str(path)).suffix.lower() in EXCEL_SUFFIXES:
+        source = Path(path) if local else io.BytesIO(storage.read_bytes(path))
+        grid, encoding = read_excel_grid(source, source_file), "xlsx"
     else:
-        grid, encoding = read_csv_grid(path, source_file)
+        grid, encoding = read_csv_bytes(storage.read_bytes(path), source_file)
     if grid.height == 0 or grid.width == 0:
         raise empty_file_error(source_file)
     return build_delivery(grid, descriptor, source_file, encoding)
 
 
-def read_excel_grid(path: Path, source_file: str) -> pl.DataFrame:
+def read_excel_grid(path: Path | io.BytesIO, source_file: str) -> pl.DataFrame:
     """The first sheet as a grid of text cells; grid row i is Excel row i + 1."""
     try:
         return pl.read_excel(
@@ -165,7 +188,11 @@ def read_excel_grid(path: Path, source_file: str) -> pl.DataFrame:
 
 def read_csv_grid(path: Path, source_file: str) -> tuple[pl.DataFrame, str]:
     """The CSV as a grid of text cells (grid row i is what Excel shows as row i + 1) and its encoding."""
-    data = path.read_bytes()
+    return read_csv_bytes(Path(path).read_bytes(), source_file)
+
+
+def read_csv_bytes(data: bytes, source_file: str) -> tuple[pl.DataFrame, str]:
+    """`read_csv_grid` over the file's bytes (local or fetched from object storage)."""
     encoding = detect_encoding(data, source_file=source_file)
     text = data.decode(encoding)
     if not text.strip():
