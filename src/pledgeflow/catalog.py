@@ -59,9 +59,19 @@ class Descriptor:
         return mapping
 
 
+def pseudonym_column(name: str) -> str:
+    """person_key -> person_id: the column that replaces a pseudonymised one after ingestion."""
+    return name.removesuffix("_key") + "_id"
+
+
 def normalise_label(text: str) -> str:
     """Header/label comparison ignores spaces, case and the middle-dot variants Excel users type."""
     return "".join(str(text).split()).replace("ㆍ", "·").replace("・", "·").lower()
+
+
+def normalise_label_expr(expr: pl.Expr) -> pl.Expr:
+    """`normalise_label` as a polars expression, for whole columns of labels."""
+    return expr.str.replace_all(r"\s+", "").str.replace_all("[ㆍ・]", "·").str.to_lowercase()
 
 
 @dataclass(frozen=True)

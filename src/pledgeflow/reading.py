@@ -18,7 +18,7 @@ from pathlib import Path, PurePath, PurePosixPath
 import polars as pl
 
 from pledgeflow import storage
-from pledgeflow.catalog import DATASETS, Catalog, Descriptor, normalise_label
+from pledgeflow.catalog import DATASETS, Catalog, Descriptor, normalise_label, normalise_label_expr
 from pledgeflow.korean import clean_text
 
 # One row per delivery file; `source_file` is the posix path relative to raw/, as in every later table.
@@ -252,11 +252,6 @@ def build_delivery(grid: pl.DataFrame, descriptor: Descriptor, source_file: str,
         blank_rows=data.height - kept.height,
         unmapped_headers=tuple(unmapped),
     )
-
-
-def normalise_label_expr(expr: pl.Expr) -> pl.Expr:
-    """`catalog.normalise_label` as a polars expression (whitespace, middle dots, case)."""
-    return expr.str.replace_all(r"\s+", "").str.replace_all("[ㆍ・]", "·").str.to_lowercase()
 
 
 def find_header_index(grid: pl.DataFrame, descriptor: Descriptor, source_file: str) -> int:

@@ -17,7 +17,8 @@ import polars as pl
 from pledgeflow.aggregate import assign_periods
 from pledgeflow.catalog import Catalog
 from pledgeflow.frames import RECONCILIATION_SCHEMA, conform
-from pledgeflow.reported import Report, normalised
+from pledgeflow.catalog import normalise_label_expr
+from pledgeflow.reported import Report
 
 MATCH, MISMATCH, NOT_REPORTED, MALFORMED = "match", "mismatch", "not_reported", "malformed"
 OK_KO = {MATCH: "일치", MISMATCH: "불일치 (카드 표기 그대로 보존)"}
@@ -352,10 +353,10 @@ def compare_indicators(indicators: pl.DataFrame, report: Report) -> list[pl.Data
 def match_cohorts(cohorts: pl.DataFrame, report: Report, catalog: Catalog) -> pl.DataFrame:
     """Cohorts up to the card's as-of date, each with the card course whose (record) name its name starts with."""
     courses = report.activities.filter(pl.col("activity_kind") == "training_course").select(
-        "activity_name_ko", normalised(pl.col("record_name_ko")).alias("course_key")).unique().sort("activity_name_ko")
+        "activity_name_ko", normalise_label_expr(pl.col("record_name_ko")).alias("course_key")).unique().sort("activity_name_ko")
     as_of = report.activities["as_of_date"].max()
     dated = assign_periods(cohorts.filter(pl.col("start_date") <= as_of), "start_date", catalog).with_columns(
-        normalised(pl.col("course_name_ko")).alias("cohort_key"))
+        normalise_label_expr(pl.col("course_name_ko")).alias("cohort_key"))
     # The longest matching card name wins, so "…과정" and "…과정 교육" cannot both claim a cohort.
     matched = (dated.join(courses, how="cross").filter(pl.col("cohort_key").str.starts_with(pl.col("course_key")))
                .sort(pl.col("course_key").str.len_chars(), descending=True).unique("cohort_id", keep="first", maintain_order=True))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pledgeflow.catalog import Catalog, normalise_label
+from pledgeflow.catalog import Catalog, normalise_label, normalise_label_expr
 from pledgeflow.frames import BUDGET_SCHEMA, conform
 from pledgeflow.korean import (
     clean_text,
@@ -146,20 +146,15 @@ def read_register_csv(reported_dir: Path, file_name: str, table: str) -> pl.Data
     )
 
 
-def normalised(expr: pl.Expr) -> pl.Expr:
-    """`catalog.normalise_label` as an expression: no whitespace, one middle dot, lower case."""
-    return expr.str.replace_all(r"\s+", "").str.replace_all("[ㆍ・]", "·").str.to_lowercase()
-
-
 def resolve(expr: pl.Expr, mapping: dict[str, str]) -> pl.Expr:
     """Label text -> id through `mapping` (keys compared normalised); unknown -> null."""
     keys = {normalise_label(k): v for k, v in mapping.items()}
-    return normalised(expr).replace_strict(keys, default=None, return_dtype=pl.String)
+    return normalise_label_expr(expr).replace_strict(keys, default=None, return_dtype=pl.String)
 
 
 def resolve_period(expr: pl.Expr, catalog: Catalog) -> pl.Expr:
     """"2018년", "‘18년", "2022.6." -> the catalog period; 계/목표/실적 -> "total"; unknown -> null."""
-    text = normalised(expr).str.replace(r"^['‘’`]", "").str.replace(r"년$", "")
+    text = normalise_label_expr(expr).str.replace(r"^['‘’`]", "").str.replace(r"년$", "")
     text = pl.when(text.str.contains(r"^\d{2}$")).then(pl.lit("20") + text).otherwise(text)
     periods = {p: p for p in catalog.periods_frame["period"]} | {t: "total" for t in TOTAL_LABELS}
     return resolve(text, periods)
@@ -191,7 +186,7 @@ def attach_index(raw: pl.DataFrame, index: pl.DataFrame, reported_dir: Path) -> 
 
 
 def type_attributes(raw: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
-    mark = normalised(pl.col("selected_text"))
+    mark = normalise_label_expr(pl.col("selected_text"))
     return raw.with_columns(
         pl.when(mark.is_in(SELECTED_MARKS)).then(True)
         .when(is_none_marker(pl.col("selected_text")) | mark.is_in(UNSELECTED_MARKS)).then(False)
@@ -245,7 +240,7 @@ def type_census(raw: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
         measure_ko.alias("measure_ko"),
         pl.col("measure_text").str.extract(r"\(([^)]*)\)").alias("unit_ko"),
         resolve(measure_ko, CENSUS_MEASURES).alias("measure"),
-        normalised(pl.col("industry_ko")).is_in(TOTAL_LABELS).alias("is_total"),
+        normalise_label_expr(pl.col("industry_ko")).is_in(TOTAL_LABELS).alias("is_total"),
         pl.col("as_of_date").dt.year().cast(pl.String).alias("period"),
         parse_int(pl.col("value_text"), lenient_grouping=True).alias("value"),
         number_is_malformed(pl.col("value_text")).alias("malformed"),

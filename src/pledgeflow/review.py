@@ -23,7 +23,7 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
-from pledgeflow.catalog import Catalog, Descriptor
+from pledgeflow.catalog import Catalog, Descriptor, pseudonym_column
 from pledgeflow.frames import VALIDATION_FAILURES_SCHEMA, conform
 from pledgeflow.privacy import mask_personal_numbers
 
@@ -121,15 +121,8 @@ def summarise_datasets(failures: pl.DataFrame, catalog: Catalog) -> pl.DataFrame
 
 
 def delivered_columns(descriptor: Descriptor) -> list[tuple[str, str]]:
-    """(column in the delivered view, Korean header) in delivery order; person keys show their pseudonym.
-
-    The person_key -> person_id naming is validation.pseudonym_column's, repeated here so that writing a pack
-    does not import pandera (validation's import costs ~2 s).
-    """
-    return [
-        (c.name.removesuffix("_key") + "_id" if c.personal == "pseudonymise" else c.name, c.label_ko)
-        for c in descriptor.columns
-    ]
+    """(column in the delivered view, Korean header) in delivery order; person keys show their pseudonym."""
+    return [(pseudonym_column(c.name) if c.personal == "pseudonymise" else c.name, c.label_ko) for c in descriptor.columns]
 
 
 def collect_failing_records(failures: pl.DataFrame, delivered: pl.DataFrame | None, descriptor: Descriptor) -> pl.DataFrame:

@@ -19,7 +19,7 @@ import polars as pl
 import yaml
 
 from pledgeflow import korean
-from pledgeflow.catalog import Catalog, Descriptor
+from pledgeflow.catalog import Catalog, Descriptor, normalise_label_expr, pseudonym_column
 from pledgeflow.checks import register_checks
 from pledgeflow.frames import FAILURE_SCHEMA
 from pledgeflow.privacy import keyed_digest, mask_personal_numbers, pseudonymise
@@ -64,16 +64,6 @@ def load_rules(schemas_dir: Path) -> pl.DataFrame:
 def load_schema(schemas_dir: Path, name: str) -> pa.DataFrameSchema:
     register_checks()
     return pa.DataFrameSchema.from_yaml(schemas_dir / name)
-
-
-def normalise_label_expr(expr: pl.Expr) -> pl.Expr:
-    """The vectorised twin of `catalog.normalise_label`."""
-    return expr.str.replace_all(r"\s+", "").str.replace_all("[ㆍ・]", "·").str.to_lowercase()
-
-
-def pseudonym_column(name: str) -> str:
-    """person_key -> person_id: the column that replaces a pseudonymised one."""
-    return name.removesuffix("_key") + "_id"
 
 
 def parse_columns(raw: pl.DataFrame, descriptor: Descriptor, catalog: Catalog, key: str) -> tuple[pl.DataFrame, pl.DataFrame]:
