@@ -12,11 +12,11 @@ import time
 from contextlib import contextmanager
 
 from prefect import flow, get_run_logger, task, unmapped
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
 
-from pledgeflow import pipeline
+from pledgeflow import pipeline, reporting
 from pledgeflow.settings import Settings
 
 
@@ -61,10 +61,13 @@ def ingest_file(delivery, catalog, settings, context, full):
 
 
 @step
-def settle_deliveries(results, catalog, settings):
-    settled = pipeline.settle_deliveries(results, catalog, settings)
+def settle_deliveries(results, catalog, settings, run):
+    settled = pipeline.settle_deliveries(results, catalog, settings, run)
+    logger = get_run_logger()
     for dataset, frame in settled.valid.items():
-        get_run_logger().info("%s: valid %d, quarantined %d", dataset, frame.height, settled.quarantined[dataset].height)
+        logger.info("%s: valid %d, quarantined %d, excluded by decision %d", dataset, frame.height,
+                    settled.quarantined[dataset].height, settled.excluded[dataset].height)
+    logger.info("decisions: %s", settled.decisions.group_by("outcome").len().sort("outcome").rows() or "none")
     return settled
 
 
@@ -103,8 +106,8 @@ def make_manifest(run, deliveries, settled, status, reused):
 
 
 @io_step
-def publish_tables(run, settings, tables, manifest):
-    result = pipeline.publish_tables(run, settings, tables, manifest)
+def publish_tables(run, settings, tables, manifest, settled, catalog):
+    result = pipeline.publish_tables(run, settings, tables, manifest, settled, catalog)
     get_run_logger().info("published %s at %s", result.version, result.path)
     return result
 
@@ -116,11 +119,17 @@ def prune_cache(settings, keys):
 
 @step
 def report_run(summary, tables):
-    """Prefect artifacts: the run summary and the reconciliation, disagreements first."""
-    create_markdown_artifact(pipeline.summary_markdown(summary), key="pledgeflow-run-summary",
+    """Prefect artifacts: summary, failures by dataset and rule, reconciliation, links to the review pack and docs."""
+    create_markdown_artifact(reporting.summary_markdown(summary), key="pledgeflow-run-summary",
                              description="pledgeflow nightly run")
-    create_table_artifact(pipeline.reconciliation_rows(tables["reconciliation"]), key="pledgeflow-reconciliation",
-                          description="Reconciliation: records vs report and the report's own arithmetic")
+    create_table_artifact(reporting.failures_by_rule(tables["validation_failures"]), key="pledgeflow-failures",
+                          description="Validation failures by dataset, rule and state")
+    create_markdown_artifact(reporting.reconciliation_markdown(tables["reconciliation"]), key="pledgeflow-reconciliation",
+                             description="Reconciliation: records vs report and the report's own arithmetic")
+    create_link_artifact(reporting.file_link(summary["review_pack"]), link_text="Review pack (검토 자료)",
+                         key="pledgeflow-review-pack")
+    create_link_artifact(reporting.file_link(summary["data_docs"]), link_text="Data Docs (audit)",
+                         key="pledgeflow-data-docs")
 
 
 class StepClock:
@@ -161,7 +170,7 @@ def nightly(root: str | None = None, full: bool = False, wait_seconds: float = 0
                 results = [result for result, _, _ in ingested]
                 reused = sorted(r.source_file for r, _, was_reused in ingested if was_reused)
             with clock.step("settle"):
-                settled = settle_deliveries(results, catalog, settings)
+                settled = settle_deliveries(results, catalog, settings, run)
                 guard_thresholds(settled, catalog)
             with clock.step("aggregate"):
                 report = read_report(settings, catalog)
@@ -172,7 +181,7 @@ def nightly(root: str | None = None, full: bool = False, wait_seconds: float = 0
                 tables = compile_tables(run, settings, settled, indicators, reconciliation, report, catalog,
                                         clock.seconds, len(reused))
                 manifest = make_manifest(run, deliveries, settled, "published", reused)
-                published = publish_tables(run, settings, tables, manifest)
+                published = publish_tables(run, settings, tables, manifest, settled, catalog)
             prune_cache(settings, [key for _, key, _ in ingested])
         except Exception as exc:
             pipeline.fail_run(run, settings, exc, clock.seconds)

@@ -17,8 +17,8 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
 def copy_project(target: Path) -> Path:
-    """raw/ and schemas/ of the repo, copied to `target` (tests never touch the real raw/)."""
-    for folder in ("raw", "schemas"):
+    """raw/, schemas/ and gx/ of the repo, copied to `target` (tests never touch the real raw/)."""
+    for folder in ("raw", "schemas", "gx"):
         shutil.copytree(REPO / folder, target / folder)
     return target
 

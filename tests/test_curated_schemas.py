@@ -59,7 +59,12 @@ def indicators_schema() -> pa.DataFrameSchema:
             checks=NON_NEGATIVE,
         ),
         "excluded_records": count("Records of this cell held back by quarantine (검증 제외 건수)."),
-        "status": text("Status of the cell as set by the aggregation stage (상태)."),
+        "waived_records": count("Of actual: records counted because a steward waived their failures (면제 건수)."),
+        "corrected_records": count("Of actual: records counted after a steward's correction (수정 건수)."),
+        "decision_excluded_records": count("Records a steward's exclude decision keeps out of actual (제외 결정 건수)."),
+        "status": text("met (actual ≥ target), below_target, no_target (the card prints '-'), or not_started (the "
+                       "period begins after the newest record) (상태).",
+                       isin=["met", "below_target", "no_target", "not_started"]),
     }
     return pa.DataFrameSchema(
         columns,
@@ -134,7 +139,8 @@ def validation_failures_schema() -> pa.DataFrameSchema:
         "message_en": text("Explanation in English."),
         "fingerprint": text("Stable hash of the failure, the same across reruns and re-deliveries."),
         "first_seen_run": count("Run number in which this failure was first seen (최초 발견 실행)."),
-        "state": text("Lifecycle state (상태).", isin=["new", "persisting", "waived", "corrected"]),
+        "state": text("Lifecycle state (상태): new, persisting (seen in an earlier run), waived / corrected / excluded "
+                      "(by a steward's decision).", isin=["new", "persisting", "waived", "corrected", "excluded"]),
     }
     return pa.DataFrameSchema(
         columns, strict=True, name="validation_failures",
@@ -171,7 +177,65 @@ def runs_schema() -> pa.DataFrameSchema:
     )
 
 
+def indicator_holdbacks_schema() -> pa.DataFrameSchema:
+    columns = {
+        "pledge_id": text("Pledge (공약) id."),
+        "subproject_id": text("Sub-project (세부사업) id."),
+        "indicator_id": text("Indicator id."),
+        "period": text("Period label as printed (기간)."),
+        "rule": text("Rule that holds the records back (규칙)."),
+        "held_back_records": count("Records of this cell held back by this rule; a record failing two rules counts "
+                                   "under both (보류 건수)."),
+    }
+    return pa.DataFrameSchema(
+        columns, strict=True, unique=["pledge_id", "subproject_id", "indicator_id", "period", "rule"],
+        name="indicator_holdbacks",
+        description="What quarantine costs each indicator: records held back per period and rule (지표별 보류 현황).",
+    )
+
+
+def failure_trend_schema() -> pa.DataFrameSchema:
+    columns = {
+        "run_number": col(pl.Int64, "Run number (실행 번호).", checks=[pa.Check.ge(1)]),
+        "dataset": text("Delivery dataset (데이터셋)."),
+        **{state: count(f"Failures in state {state} in this run ({label}).")
+           for state, label in (("new", "신규"), ("persisting", "지속"), ("waived", "면제"), ("corrected", "수정"))},
+        "resolved": count("Failures of the previous version that no longer occur (해결)."),
+    }
+    return pa.DataFrameSchema(columns, strict=True, unique=["run_number", "dataset"], name="failure_trend",
+                              description="Failure counts per dataset and run (실패 추이).")
+
+
+def decisions_schema() -> pa.DataFrameSchema:
+    columns = {
+        "decision_id": text("Decision id from the ledger, D-000001… (결정번호)."),
+        "action": text("correct, waive or exclude (조치).", isin=["correct", "waive", "exclude"], nullable=True),
+        "dataset": text("Dataset of the record (데이터셋).", nullable=True),
+        "source_file": text("Delivery file of the record (파일).", nullable=True),
+        "source_row": col(pl.Int64, "Row of the record as seen in the file (행).", nullable=True),
+        "record_id": text("Content digest of the record the decision was made on (레코드 ID).", nullable=True),
+        "column": text("Corrected column (열), for correct.", nullable=True),
+        "new_value": text("Corrected value, masked (새 값), for correct.", nullable=True),
+        "decided_by": text("Who decided (결정자).", nullable=True),
+        "decided_at": col(pl.Datetime("us", "UTC"), "When the decision was recorded, UTC (결정일시).", nullable=True),
+        "reason": text("Why, masked (사유).", nullable=True),
+        "expires_date": col(pl.Date, "Waiver expiry (만료일).", nullable=True),
+        "outcome": text("What the run did with it (결과): applied, still_failing, stale_changed, stale_no_match, "
+                        "expired, superseded or invalid.",
+                        isin=["applied", "still_failing", "stale_changed", "stale_no_match", "expired", "superseded", "invalid"]),
+        "message_ko": text("Outcome explained in Korean (설명)."),
+        "message_en": text("Outcome explained in English."),
+        "ledger_file": text("Ledger file the decision is in (원장 파일).", nullable=True),
+        "ledger_row": col(pl.Int64, "Row of the decision in the ledger (원장 행).", nullable=True),
+    }
+    return pa.DataFrameSchema(columns, strict=True, name="decisions",
+                              description="Steward decisions and what each run did with them (결정 이력).")
+
+
 SCHEMA_BUILDERS = {
+    "indicator_holdbacks": indicator_holdbacks_schema,
+    "failure_trend": failure_trend_schema,
+    "decisions": decisions_schema,
     "indicators": indicators_schema,
     "budget": budget_schema,
     "reconciliation": reconciliation_schema,

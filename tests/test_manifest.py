@@ -49,7 +49,7 @@ def manifest(**overrides) -> dict:
 
 
 def test_conservation_violation_names_the_file():
-    with pytest.raises(ConservationError, match=r"placements/2019\.xlsx \(read 42, valid 39, quarantined 2\)") as caught:
+    with pytest.raises(ConservationError, match=r"placements/2019\.xlsx \(read 42, valid 39, quarantined 2, excluded 0\)") as caught:
         manifest(file_counts=counts(valid_2019=39))
     assert "job_fairs/fairs.csv" not in str(caught.value)
 
@@ -66,7 +66,7 @@ def test_unreadable_file_with_no_rows_conserves():
     ).with_columns(file_error=pl.when(pl.col("dataset") == "job_fairs").then(pl.lit("not a CSV")))
     result = manifest(file_counts=broken)
     assert result["totals"] == {
-        "files_read": 2, "files_with_error": 1, "rows_read": 42, "rows_valid": 40, "rows_quarantined": 2,
+        "files_read": 2, "files_with_error": 1, "rows_read": 42, "rows_valid": 40, "rows_quarantined": 2, "rows_excluded": 0,
     }
 
 

@@ -39,7 +39,8 @@ def make_tables(run_number: int = 1) -> dict[str, pl.DataFrame]:
                 "cumulative_actual": [28, 40],
                 "achievement_rate_pct": [20.7, None],
                 "excluded_records": [1, 0],
-                "status": ["ok", "ok"],
+                **{c: [0, 0] for c in ("waived_records", "corrected_records", "decision_excluded_records")},
+                "status": ["below_target", "no_target"],
             }
         ),
         CURATED_SCHEMAS["indicators"],

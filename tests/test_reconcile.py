@@ -1,14 +1,13 @@
-"""Reconciliation rules: the card's arithmetic, its print, its consistency, and the records against it."""
+"""Reconciliation of the records with the card: indicators, courses, fairs and hires; the run's whole table."""
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
-from pathlib import Path
 
 import polars as pl
 import pytest
 
+from pledgeflow import pipeline, report_checks
 from pledgeflow.catalog import load_catalog
 from pledgeflow.frames import INDICATORS_SCHEMA, RECONCILIATION_SCHEMA, conform
 from pledgeflow.reconcile import (
@@ -19,9 +18,10 @@ from pledgeflow.reconcile import (
     reconcile_records,
 )
 from pledgeflow.reported import load_report
+from pledgeflow.settings import Settings
+from tests.conftest import copy_project
+from tests.test_report_checks import REPO, SCHEMAS, row, small_report
 
-REPO = Path(__file__).resolve().parents[1]
-SCHEMAS = REPO / "schemas"
 STATUSES = {"match", "mismatch", "not_reported", "malformed"}
 
 
@@ -35,19 +35,13 @@ def report(catalog):
     return load_report(REPO / "raw" / "reported", catalog, SCHEMAS)
 
 
-def small_report(tmp_path: Path, catalog, **files: str):
-    """The real register with some tables replaced by small inline CSVs."""
-    folder = tmp_path / "raw" / "reported"
-    shutil.copytree(REPO / "raw" / "reported", folder)
-    for name, text in files.items():
-        (folder / f"{name}.csv").write_text(text, encoding="utf-8-sig")
-    return load_report(folder, catalog, SCHEMAS)
-
-
-def row(frame: pl.DataFrame, check_id: str) -> dict:
-    found = frame.filter(pl.col("check_id") == check_id)
-    assert found.height == 1, f"{check_id} not found once in {frame['check_id'].to_list()}"
-    return found.row(0, named=True)
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory, catalog):
+    """The bundled sample deliveries settled as the nightly run settles them (valid frames per dataset), on a copy."""
+    settings = Settings.from_root(copy_project(tmp_path_factory.mktemp("project")))
+    results = [pipeline.ingest_file(d, catalog, settings)[0] for d in pipeline.find_deliveries(settings, catalog).to_dicts()]
+    settled = pipeline.settle_deliveries(results, catalog, settings, pipeline.start_run(settings))
+    return settled, pipeline.read_report(settings, catalog)
 
 
 def indicators(catalog, actual: dict[tuple[str, str], int]) -> pl.DataFrame:
@@ -72,74 +66,6 @@ def cohorts(*rows: tuple[str, str, date, int]) -> pl.DataFrame:
     frame = pl.DataFrame([{"cohort_id": c, "course_name_ko": n, "subproject_id": "midcareer", "start_date": d,
                            "end_date": d, "enrolled_count": k, "completed_count": k} for c, n, d, k in rows])
     return frame.cast(NO_COHORTS.schema)
-
-
-# ---- report arithmetic ----
-
-def test_budget_total_against_its_sources(tmp_path, catalog):
-    budget = ("세부사업,재원,기간,금액(백만원)\n계,계,2019년,700\n계,구비,2019년,466\n계,시비,2019년,16\n계,국비,2019년,188\n"
-              "계,계,2020년,532\n계,구비,2020년,397\n계,시비,2020년,97\n계,국비,2020년,38\n")
-    checks = check_report_arithmetic(small_report(tmp_path, catalog, budget=budget), catalog)
-    bad = row(checks, "report_arithmetic/budget_sources_sum/budget/total/total/2019")
-    assert (bad["status"], bad["expected"], bad["observed"], bad["difference"]) == ("mismatch", 670.0, 700.0, 30.0)
-    assert bad["source_ref"] == "raw/reported/budget.csv:2" and "466+16+188 = 670" in bad["message_en"]
-    assert row(checks, "report_arithmetic/budget_sources_sum/budget/total/total/2020")["status"] == "match"
-
-
-def test_rate_compared_at_the_printed_precision(tmp_path, catalog):
-    results = ("세부사업,단위,항목,기간,값\n기업과 연계 일자리 창출,명,실적,계,112\n기업과 연계 일자리 창출,%,이행률,계,82.9%\n"
-               "중장년 일자리 창출,명,실적,계,100\n중장년 일자리 창출,%,이행률,계,87.0%\n")
-    checks = check_report_arithmetic(small_report(tmp_path, catalog, results=results), catalog)
-    corp = row(checks, "report_arithmetic/rate_actual_over_target/results/corporate_linkage/total")
-    assert (corp["status"], corp["expected"], corp["observed"]) == ("mismatch", 83.0, 82.9)
-    assert "1 decimals" in corp["message_en"] and "82.96" in corp["message_en"]
-    mid = row(checks, "report_arithmetic/rate_actual_over_target/results/midcareer/total")
-    assert (mid["status"], mid["expected"]) == ("match", 87.0)
-
-
-def test_course_total_against_its_yearly_counts(tmp_path, catalog):
-    activities = ("세부사업,구분,활동명,항목,기간,값,단위\n중장년 일자리 창출,교육과정,가 과정,교육인원,계,30,명\n"
-                  "중장년 일자리 창출,교육과정,가 과정,교육인원,‘19년,10,명\n중장년 일자리 창출,교육과정,가 과정,교육인원,‘20년,20,명\n"
-                  "중장년 일자리 창출,교육과정,나 과정,교육인원,계,30,명\n중장년 일자리 창출,교육과정,나 과정,교육인원,‘19년,20,명\n")
-    checks = check_report_arithmetic(small_report(tmp_path, catalog, activities=activities), catalog)
-    assert row(checks, "report_arithmetic/course_years_sum/activity/가 과정/trained/total")["status"] == "match"
-    bad = row(checks, "report_arithmetic/course_years_sum/activity/나 과정/trained/total")
-    assert (bad["status"], bad["expected"], bad["observed_text"]) == ("mismatch", 20.0, "30")
-
-
-# ---- report format ----
-
-def test_malformed_figures_are_kept_verbatim(tmp_path, catalog):
-    census = "구분,산업,값\n사업체수(개),합계,\"1,234\"\n사업체수(개),제조업,\"12,34\"\n사업체수(개),기타,-\n"
-    checks = check_report_format(small_report(tmp_path, catalog, census=census))
-    assert checks.height == 1
-    bad = checks.row(0, named=True)
-    assert (bad["status"], bad["observed_text"], bad["observed"], bad["kind"]) == ("malformed", "12,34", 1234.0, "report_format")
-    assert bad["source_ref"] == "raw/reported/census.csv:3" and "'12,34'" in bad["message_ko"]
-
-
-# ---- report consistency ----
-
-def test_single_choice_attributes_and_unreadable_marks(tmp_path, catalog):
-    attributes = "항목,선택지,선택\n임기구분,임기내,\n임기구분,임기외,\n사업시기,단기,○\n사업시기,중기,?\n"
-    checks = check_report_consistency(small_report(tmp_path, catalog, attributes=attributes), catalog)
-    none = row(checks, "report_consistency/attribute_single_choice/attributes/임기구분/total")
-    assert (none["status"], none["expected"], none["observed"]) == ("mismatch", 1.0, 0.0)
-    assert row(checks, "report_consistency/attribute_single_choice/attributes/사업시기/total")["status"] == "match"
-    mark = row(checks, "report_consistency/attribute_mark_readable/attributes/사업시기/중기/total")
-    assert (mark["status"], mark["observed_text"]) == ("malformed", "?")
-
-
-def test_unknown_spellings_and_results_without_target(tmp_path, catalog):
-    targets = "세부사업,단위,기간,목표\n청년 일자리 창출,명,계,10\n중장년 일자리 창출,명,2019년,30\n중장년 일자리 창출,명,2020년,-\n"
-    results = "세부사업,단위,항목,기간,값\n중장년 일자리 창출,명,실적,2019년,65\n중장년 일자리 창출,명,실적,2020년,15\n"
-    checks = check_report_consistency(small_report(tmp_path, catalog, targets=targets, results=results), catalog)
-    unknown = row(checks, "report_consistency/subproject_known/targets/청년 일자리 창출/total")
-    assert unknown["status"] == "mismatch" and "catalog" in unknown["message_en"]
-    assert row(checks, "report_consistency/subproject_known/targets/중장년 일자리 창출/total")["status"] == "match"
-    assert row(checks, "report_consistency/result_has_target/results/midcareer/2019")["status"] == "match"
-    orphan = row(checks, "report_consistency/result_has_target/results/midcareer/2020")
-    assert (orphan["status"], orphan["observed"], orphan["expected"]) == ("not_reported", 15.0, None)
 
 
 # ---- records vs report ----
@@ -197,37 +123,117 @@ def test_job_fairs_matched_by_date(report, catalog):
     assert row(checks, "records_vs_report/fair_found/fair/2019-06-01/2019")["status"] == "not_reported"
 
 
-# ---- the real register ----
+# ---- hires: the card's 채용·취업인원 against placements by channel ----
 
-def test_real_card_disagreements_are_found_with_both_numbers(report, catalog):
-    checks = pl.concat([check_report_arithmetic(report, catalog), check_report_format(report), check_report_consistency(report, catalog)])
-    guard = row(checks, "report_arithmetic/course_years_sum/activity/일반경비 신입과정/trained/total")
-    assert (guard["status"], guard["observed"], guard["expected"]) == ("mismatch", 185.0, 220.0)
-    care = row(checks, "report_arithmetic/course_years_sum/activity/요양보호사 자격증 취득과정 교육/trained/total")
-    assert (care["status"], care["observed"], care["expected"]) == ("mismatch", 75.0, 100.0)
-    census = row(checks, "report_format/number_well_formed/census/establishments/기타/2017")
-    assert (census["status"], census["observed_text"], census["observed"]) == ("malformed", "1,9235", 19235.0)
-    stage = row(checks, "report_consistency/attribute_single_choice/attributes/이행단계/total")
-    assert (stage["status"], stage["observed"], stage["observed_text"]) == ("mismatch", 2.0, "여론수렴, 완료(지속)")
-    mismatches = checks.filter(pl.col("status") == "mismatch")["check_id"].to_list()
-    assert len(mismatches) == 3, mismatches
+HIRE_ACTIVITIES = (
+    "세부사업,구분,활동명,항목,기간,값,단위,기록상 명칭\n"
+    "기업과 연계한 일자리 창출,기업간담회,간담회 후 채용,채용인원,계,3,명,\n"
+    "기업과 연계한 일자리 창출,업무협약,가나 협약,채용인원,계,5,명,\n"
+    "기업과 연계한 일자리 창출,업무협약,가나 협약,채용인원,‘19년,2,명,\n"
+    "기업과 연계한 일자리 창출,교육과정,금융 과정 지원,양성인원,계,10,명,금융 인력양성\n"
+    "기업과 연계한 일자리 창출,교육과정,금융 과정 지원,취업인원,계,2,명,금융 인력양성\n"
+    "기업과 연계한 일자리 창출,기업탐방,핀테크 탐방,참여인원,계,7,명,\n"
+    "중장년 일자리 창출,Job아라,잡아라 운영,채용인원,계,6,명,\n"
+)
+HIRE_COHORTS = pl.DataFrame([
+    {"cohort_id": "TC-1", "course_name_ko": "금융 인력양성 1기", "subproject_id": "corporate_linkage", "start_date": date(2019, 3, 4),
+     "end_date": date(2019, 5, 31), "enrolled_count": 12, "completed_count": 10},
+    {"cohort_id": "TC-2", "course_name_ko": "바리스타 과정", "subproject_id": "corporate_linkage", "start_date": date(2019, 3, 4),
+     "end_date": date(2019, 5, 31), "enrolled_count": 9, "completed_count": 9},
+]).cast(NO_COHORTS.schema)
 
 
-def test_real_card_correct_totals_match(report, catalog):
-    checks = check_report_arithmetic(report, catalog)
-    grand = row(checks, "report_arithmetic/budget_sources_sum/budget/total/total/total")
-    assert (grand["status"], grand["observed_text"], grand["expected"]) == ("match", "1,572", 1572.0)
-    for check_id in ("budget_subprojects_sum/budget/total/total/total", "budget_periods_sum/budget/midcareer/total/total",
-                     "census_industries_sum/census/establishments/2017", "target_periods_sum/targets/midcareer/total",
-                     "result_periods_sum/results/corporate_linkage/total", "rate_actual_over_target/results/corporate_linkage/total",
-                     "rate_actual_over_target/results/midcareer/total"):
-        assert row(checks, f"report_arithmetic/{check_id}")["status"] == "match"
+def placements(*rows: tuple[str, str, str | None, date]) -> pl.DataFrame:
+    """Valid placements: (subproject_id, channel_id, event_id, hire_date)."""
+    frame = pl.DataFrame([{"subproject_id": s, "channel_id": c, "event_id": e, "hire_date": d, "employer_name_ko": "가나(주)"}
+                          for s, c, e, d in rows])
+    return frame.cast({"subproject_id": pl.String, "channel_id": pl.String, "event_id": pl.String, "hire_date": pl.Date})
+
+
+HIRES = placements(
+    *[("corporate_linkage", "company_meeting", None, date(2019, 5, d)) for d in (1, 2, 3)],
+    ("corporate_linkage", "company_meeting", None, date(2021, 2, 1)),   # after the card's as-of date (2020-12-31)
+    ("midcareer", "company_meeting", None, date(2019, 6, 1)),           # another sub-project's hire
+    ("corporate_linkage", "agreement_partner", None, date(2018, 11, 20)),
+    ("corporate_linkage", "agreement_partner", None, date(2019, 3, 1)),
+    ("corporate_linkage", "agreement_partner", None, date(2019, 4, 1)),
+    ("corporate_linkage", "agreement_partner", None, date(2020, 3, 1)),
+    ("corporate_linkage", "training_course", "TC-1", date(2019, 7, 1)),
+    ("corporate_linkage", "training_course", "TC-1", date(2019, 8, 1)),
+    ("corporate_linkage", "training_course", "TC-2", date(2019, 8, 1)),  # a cohort of another course
+)
+
+
+@pytest.fixture
+def hire_checks(tmp_path, catalog):
+    hire_report = small_report(tmp_path, catalog, activities=HIRE_ACTIVITIES)
+    return reconcile_records(indicators(catalog, CARD_ACTUALS), HIRE_COHORTS, NO_FAIRS, hire_report, catalog, placements=HIRES)
+
+
+def test_hire_figure_matches_placements_of_its_channel_subproject_and_cut_off(hire_checks):
+    meeting = row(hire_checks, "records_vs_report/hired_from_placements/activity/간담회 후 채용/hired/total")
+    assert (meeting["status"], meeting["expected"], meeting["observed"]) == ("match", 3.0, 3.0)
+    assert meeting["source_ref"] == "raw/reported/activities.csv:2" and "company_meeting" in meeting["message_en"]
+
+
+def test_hire_figure_disagreeing_with_placements_keeps_both_numbers(hire_checks):
+    total = row(hire_checks, "records_vs_report/hired_from_placements/activity/가나 협약/hired/total")
+    assert (total["status"], total["expected"], total["observed"], total["difference"]) == ("mismatch", 4.0, 5.0, 1.0)
+    assert "records 4, card 5" in total["message_en"]
+    # A figure keyed for one period counts that period's hires only.
+    assert row(hire_checks, "records_vs_report/hired_from_placements/activity/가나 협약/hired/2019")["status"] == "match"
+
+
+def test_course_hire_figure_counts_placements_citing_that_courses_cohorts(hire_checks):
+    course = row(hire_checks, "records_vs_report/hired_from_placements/activity/금융 과정 지원/hired/total")
+    assert (course["status"], course["expected"], course["observed"]) == ("match", 2.0, 2.0)
+
+
+def test_hire_figure_without_records_stays_not_reported(hire_checks):
+    job_ara = row(hire_checks, "records_vs_report/hired_from_placements/activity/잡아라 운영/hired/total")
+    assert (job_ara["status"], job_ara["expected"], job_ara["observed"]) == ("not_reported", 0.0, 6.0)
+    assert "no record backs" in job_ara["message_en"]
+    # A kind that is no placement channel (기업탐방) has nothing to compare with: listed, not dropped.
+    visit = row(hire_checks, "records_vs_report/figure_has_records/activity/핀테크 탐방/participants/total")
+    assert (visit["status"], visit["observed"]) == ("not_reported", 7.0)
+    assert not hire_checks["check_id"].str.contains("figure_has_records/activity/.*/hired").any()
+
+
+def test_without_placements_hire_figures_are_listed_as_unbacked(tmp_path, catalog):
+    hire_report = small_report(tmp_path, catalog, activities=HIRE_ACTIVITIES)
+    checks = reconcile_records(indicators(catalog, CARD_ACTUALS), HIRE_COHORTS, NO_FAIRS, hire_report, catalog)
+    assert not checks["rule"].is_in(["hired_from_placements"]).any()
+    unbacked = row(checks, "records_vs_report/figure_has_records/activity/간담회 후 채용/hired/total")
+    assert (unbacked["status"], unbacked["observed"]) == ("not_reported", 3.0)
+
+
+# ---- the real register with the bundled deliveries ----
+
+def test_bundled_placements_back_the_cards_hire_figures(bundled, catalog):
+    settled, card = bundled
+    valid = settled.valid
+    checks = reconcile_all(pipeline.compute_indicators(settled, card, catalog), valid["training_cohorts"], valid["job_fairs"], card,
+                           catalog, placements=valid["placements"])
+    prefix = "records_vs_report/hired_from_placements/activity"
+    for name, hires in (("기업체 만남 후 김안과 병원 유관기업체 등 일자리 채용", 18.0), ("영등포구-엠지신용정보(주) 협약 체결", 8.0),
+                        ("자산운용업 운용사 협력운영 지원", 21.0)):
+        found = row(checks, f"{prefix}/{name}/hired/total")
+        assert (found["status"], found["expected"], found["observed"]) == ("match", hires, hires), found["message_en"]
+    # What no dataset records stays listed: meetings held, firms met, agreement dates, the fintech visit.
+    unbacked = checks.filter(pl.col("rule") == "figure_has_records")
+    assert sorted(unbacked["subject"].str.extract(r"/([a-z_]+)$")) == ["date", "date", "date", "date", "events", "firms", "participants"]
+    assert set(unbacked["status"]) == {"not_reported"}
 
 
 def test_reconcile_all_is_deterministic_and_keeps_the_contract(report, catalog):
-    args = (indicators(catalog, CARD_ACTUALS), NO_COHORTS, NO_FAIRS, report, catalog)
-    first, second = reconcile_all(*args), reconcile_all(*args)
+    args = (indicators(catalog, CARD_ACTUALS), HIRE_COHORTS, NO_FAIRS, report, catalog)
+    first, second = reconcile_all(*args, placements=HIRES), reconcile_all(*args, placements=HIRES)
     assert first.equals(second) and first.schema == pl.Schema(RECONCILIATION_SCHEMA)
     assert first["check_id"].is_unique().all() and first["check_id"].to_list() == sorted(first["check_id"].to_list())
     assert set(first["status"]) <= STATUSES and first["message_ko"].null_count() == first["message_en"].null_count() == 0
     assert set(first["kind"]) == {"report_arithmetic", "report_format", "report_consistency", "records_vs_report"}
+
+
+def test_self_checks_are_still_importable_from_reconcile():
+    assert (check_report_arithmetic, check_report_format, check_report_consistency) == (
+        report_checks.check_report_arithmetic, report_checks.check_report_format, report_checks.check_report_consistency)

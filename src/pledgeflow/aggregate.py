@@ -25,8 +25,8 @@ def assign_periods(frame: pl.DataFrame, date_column: str, catalog: Catalog) -> p
     ).drop("_date", "start_date", "end_date")
 
 
-def count_records(records: dict[str, pl.DataFrame], catalog: Catalog, name: str) -> pl.DataFrame:
-    """Records per pledge, sub-project, indicator and period, for every catalog indicator -> column `name`.
+def count_records(records: dict[str, pl.DataFrame], catalog: Catalog, name: str, by: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Records per pledge, sub-project, indicator and period (and `by`), for every catalog indicator -> column `name`.
 
     `records` maps a dataset to its rows; an indicator counts the rows of its source dataset.
     """
@@ -36,9 +36,9 @@ def count_records(records: dict[str, pl.DataFrame], catalog: Catalog, name: str)
         if rows is None or rows.is_empty():
             continue
         dated = assign_periods(rows.filter(pl.col("subproject_id").is_not_null()), date_column, catalog)
-        counted = dated.filter(pl.col("period").is_not_null()).group_by("subproject_id", "period").agg(pl.len().alias(name))
+        counted = dated.filter(pl.col("period").is_not_null()).group_by("subproject_id", "period", *by).agg(pl.len().alias(name))
         parts.append(indicators.select(GROUP).join(counted, on="subproject_id"))
-    schema = {**{c: pl.String for c in GROUP}, "period": pl.String, name: pl.Int64}
+    schema = {**{c: pl.String for c in GROUP}, "period": pl.String, **{c: pl.String for c in by}, name: pl.Int64}
     return pl.concat([p.cast(schema) for p in parts]) if parts else pl.DataFrame(schema=schema)
 
 
@@ -48,10 +48,12 @@ def build_indicators(
     targets: pl.DataFrame,
     results: pl.DataFrame,
     catalog: Catalog,
+    decided: dict[str, dict[str, pl.DataFrame]] | None = None,
 ) -> pl.DataFrame:
     """The curated `indicators` table (frames.INDICATORS_SCHEMA), sorted.
 
-    valid / quarantined: rows per dataset; targets: reported.report_targets(); results: reported.report_results().
+    valid / quarantined: rows per dataset; targets: reported.report_targets(); results: reported.report_results();
+    decided: column name -> rows per dataset that a steward's decision moved (waived, corrected, excluded).
     """
     periods = catalog.periods_frame.rename({"start_date": "period_start_date", "end_date": "period_end_date"})
     cells = catalog.indicators_frame.join(catalog.subprojects_frame, on=["pledge_id", "subproject_id"]).join(periods, how="cross")
@@ -62,7 +64,11 @@ def build_indicators(
         .join(targets.select(*GROUP, "period", "target"), on=[*GROUP, "period"], how="left")
         .join(targets.select(*GROUP, "total_target").unique(), on=GROUP, how="left")
         .join(results.select(*GROUP, "period", "reported_actual"), on=[*GROUP, "period"], how="left")
-        .with_columns(pl.col("actual", "excluded_records").fill_null(0))
+    )
+    for name, records in (decided or {}).items():
+        table = table.join(count_records(records, catalog, name), on=[*GROUP, "period"], how="left")
+    table = (
+        table.with_columns(pl.col("actual", "excluded_records", *(decided or {})).fill_null(0))
         .sort([*GROUP, "period_order"])
         .with_columns(pl.col("actual").cum_sum().over(GROUP).alias("cumulative_actual"))
         .with_columns(
@@ -71,6 +77,21 @@ def build_indicators(
         )
     )
     return conform(table, INDICATORS_SCHEMA).sort([*GROUP, "period_order"])
+
+
+def build_holdbacks(quarantined: dict[str, pl.DataFrame], failures: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
+    """What quarantine costs each indicator: per pledge, sub-project, indicator, period and rule, the records held back.
+
+    A record held back by two rules counts under both; `indicators.excluded_records` counts it once.
+    Records whose sub-project or date did not parse cannot be placed in a cell and are not counted here.
+    """
+    errors = failures.filter(pl.col("severity") == "error").select("dataset", "source_file", "source_row", "rule").unique()
+    with_rules = {
+        dataset: rows.join(errors.filter(pl.col("dataset") == dataset).drop("dataset"), on=["source_file", "source_row"])
+        for dataset, rows in quarantined.items() if rows.height
+    }
+    counted = count_records(with_rules, catalog, "held_back_records", by=("rule",))
+    return counted.sort([*GROUP, "period", "rule"])
 
 
 def newest_record_date(valid: dict[str, pl.DataFrame], catalog: Catalog):

@@ -21,10 +21,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from pledgeflow.cli_review import review_app
 from pledgeflow.operations import EXIT_BLOCKED, EXIT_FAILED
 from pledgeflow.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="pledgeflow: track pledge indicators from their records.")
+app.add_typer(review_app, name="review", help="Record a steward's decision: correct, waive or exclude a record.")
 console = Console()
 RootOption = typer.Option(None, "--root", help="Project folder with raw/, schemas/, curated/ (default: $PLEDGEFLOW_ROOT or .)")
 

@@ -63,7 +63,29 @@ INDICATORS_SCHEMA = {
     "total_target": pl.Int64,
     "achievement_rate_pct": pl.Float64,  # cumulative_actual / total_target * 100, 1 decimal
     "excluded_records": pl.Int64,  # records of this cell held back by quarantine
-    "status": pl.String,
+    "waived_records": pl.Int64,  # of `actual`, records counted because a steward waived their failures
+    "corrected_records": pl.Int64,  # of `actual`, records counted after a steward's correction
+    "decision_excluded_records": pl.Int64,  # records a steward's exclude decision keeps out of `actual`
+    "status": pl.String,  # met | below_target | no_target | not_started
+}
+
+INDICATOR_HOLDBACKS_SCHEMA = {
+    "pledge_id": pl.String,
+    "subproject_id": pl.String,
+    "indicator_id": pl.String,
+    "period": pl.String,
+    "rule": pl.String,
+    "held_back_records": pl.Int64,
+}
+
+FAILURE_TREND_SCHEMA = {
+    "run_number": pl.Int64,
+    "dataset": pl.String,
+    "new": pl.Int64,
+    "persisting": pl.Int64,
+    "waived": pl.Int64,
+    "corrected": pl.Int64,
+    "resolved": pl.Int64,
 }
 
 BUDGET_SCHEMA = {
@@ -97,7 +119,7 @@ VALIDATION_FAILURES_SCHEMA = {
     **FAILURE_SCHEMA,
     "fingerprint": pl.String,  # stable across reruns and re-deliveries of the same content
     "first_seen_run": pl.Int64,
-    "state": pl.String,  # new | persisting | waived | corrected
+    "state": pl.String,  # new | persisting | waived | corrected | excluded
 }
 
 RUNS_SCHEMA = {
@@ -120,8 +142,20 @@ RUNS_SCHEMA = {
     "version": pl.String,
 }
 
+# the steward decisions' lineage; its columns are defined next to the ledger (pledgeflow.decisions)
+DECISIONS_SCHEMA = {
+    "decision_id": pl.String, "action": pl.String, "dataset": pl.String, "source_file": pl.String,
+    "source_row": pl.Int64, "record_id": pl.String, "column": pl.String, "new_value": pl.String,
+    "decided_by": pl.String, "decided_at": pl.Datetime("us", "UTC"), "reason": pl.String,
+    "expires_date": pl.Date, "outcome": pl.String, "message_ko": pl.String, "message_en": pl.String,
+    "ledger_file": pl.String, "ledger_row": pl.Int64,
+}
+
 CURATED_SCHEMAS = {
     "indicators": INDICATORS_SCHEMA,
+    "indicator_holdbacks": INDICATOR_HOLDBACKS_SCHEMA,
+    "failure_trend": FAILURE_TREND_SCHEMA,
+    "decisions": DECISIONS_SCHEMA,
     "budget": BUDGET_SCHEMA,
     "reconciliation": RECONCILIATION_SCHEMA,
     "validation_failures": VALIDATION_FAILURES_SCHEMA,

@@ -19,15 +19,30 @@ from pledgeflow.frames import RUNS_SCHEMA, VALIDATION_FAILURES_SCHEMA, conform
 RUNS_FILE = "runs.parquet"
 
 
-def track_failures(failures: pl.DataFrame, previous: pl.DataFrame | None, run_number: int) -> pl.DataFrame:
-    """The curated `validation_failures` table: this run's failures with first_seen_run and state."""
+def track_failures(failures: pl.DataFrame, previous: pl.DataFrame | None, run_number: int,
+                   dispositions: pl.DataFrame | None = None, corrected: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The curated `validation_failures` table: this run's failures with first_seen_run and state.
+
+    State: new or persisting (seen in the previous version); a record a steward waived or excluded shows its
+    failures as waived / excluded; failures a correction made go away stay listed as corrected.
+    """
+    if corrected is not None and corrected.height:
+        failures = pl.concat([failures, corrected.with_columns(pl.lit("corrected").alias("decided_state"))], how="diagonal")
+    if dispositions is not None and dispositions.height:
+        decided = dispositions.filter(pl.col("state") != "corrected").rename({"state": "record_state"})
+        failures = failures.join(decided, on=["dataset", "source_file", "source_row"], how="left")
+        failures = failures.with_columns(pl.coalesce(*[c for c in ("decided_state", "record_state") if c in failures.columns])
+                                         .alias("decided_state"))
     seen = (
         previous.group_by("fingerprint").agg(pl.col("first_seen_run").min())
         if previous is not None and previous.height
         else pl.DataFrame(schema={"fingerprint": pl.String, "first_seen_run": pl.Int64})
     )
+    if "decided_state" not in failures.columns:
+        failures = failures.with_columns(pl.lit(None, pl.String).alias("decided_state"))
     tracked = failures.join(seen, on="fingerprint", how="left").with_columns(
-        pl.when(pl.col("first_seen_run").is_null()).then(pl.lit("new")).otherwise(pl.lit("persisting")).alias("state"),
+        pl.coalesce("decided_state", pl.when(pl.col("first_seen_run").is_null()).then(pl.lit("new"))
+                    .otherwise(pl.lit("persisting"))).alias("state"),
         pl.col("first_seen_run").fill_null(run_number),
     )
     return conform(tracked, VALIDATION_FAILURES_SCHEMA).sort(["dataset", "source_file", "source_row", "column", "rule"], nulls_last=True)
@@ -58,4 +73,38 @@ def record_run(state_dir: Path, run: dict) -> pl.DataFrame:
     tmp = state_dir / f".{RUNS_FILE}.tmp"
     updated.write_parquet(tmp)
     os.replace(tmp, state_dir / RUNS_FILE)
+    return updated
+
+
+TREND_FILE = "failure_trend.parquet"
+TREND_STATES = ("new", "persisting", "waived", "corrected")
+
+
+def count_trend(failures: pl.DataFrame, previous: pl.DataFrame | None, run_number: int, datasets: tuple[str, ...]) -> pl.DataFrame:
+    """This run's failure counts per dataset and state, with the failures of the previous version now resolved."""
+    skeleton = pl.DataFrame({"dataset": list(datasets)})
+    by_state = failures.group_by("dataset").agg([(pl.col("state") == s).sum().cast(pl.Int64).alias(s) for s in TREND_STATES])
+    gone = (
+        previous.join(failures.select("fingerprint"), on="fingerprint", how="anti").group_by("dataset")
+        .agg(pl.col("fingerprint").n_unique().cast(pl.Int64).alias("resolved"))
+        if previous is not None and previous.height
+        else pl.DataFrame(schema={"dataset": pl.String, "resolved": pl.Int64})
+    )
+    return (
+        skeleton.join(by_state, on="dataset", how="left").join(gone, on="dataset", how="left")
+        .with_columns(pl.col(*TREND_STATES, "resolved").fill_null(0), pl.lit(run_number, pl.Int64).alias("run_number"))
+        .select("run_number", "dataset", *TREND_STATES, "resolved")
+    )
+
+
+def record_trend(state_dir: Path, rows: pl.DataFrame) -> pl.DataFrame:
+    """Replace this run's rows in the failure trend history and return the whole history."""
+    path = state_dir / TREND_FILE
+    history = pl.read_parquet(path) if path.exists() else rows.clear()
+    updated = pl.concat([history.join(rows.select("run_number").unique(), on="run_number", how="anti"), rows])
+    updated = updated.sort("run_number", "dataset")
+    state_dir.mkdir(parents=True, exist_ok=True)
+    tmp = state_dir / f".{TREND_FILE}.tmp"
+    updated.write_parquet(tmp)
+    os.replace(tmp, path)
     return updated

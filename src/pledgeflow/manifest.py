@@ -18,8 +18,9 @@ import polars as pl
 
 MANIFEST_FORMAT = 1
 INPUT_COLUMNS = ("dataset", "source_file", "sha256", "size_bytes")
-COUNT_COLUMNS = ("dataset", "source_file", "rows_read", "rows_valid", "rows_quarantined", "file_error")
-_ROW_COUNTS = ("rows_read", "rows_valid", "rows_quarantined")
+COUNT_COLUMNS = ("dataset", "source_file", "rows_read", "rows_valid", "rows_quarantined", "rows_excluded", "file_error")
+# rows_excluded: records a steward's decision keeps out of the indicators on purpose
+_ROW_COUNTS = ("rows_read", "rows_valid", "rows_quarantined", "rows_excluded")
 
 
 class ConservationError(ValueError):
@@ -43,6 +44,8 @@ def build_manifest(
     lists sorted by all their columns; lists inside `extra` keep the caller's order.
     """
     _require_columns(inputs, INPUT_COLUMNS, "inputs")
+    if "rows_excluded" not in file_counts.columns:  # a run without steward decisions excludes nothing
+        file_counts = file_counts.with_columns(pl.lit(0, pl.Int64).alias("rows_excluded"))
     _require_columns(file_counts, COUNT_COLUMNS, "file_counts")
     counts = file_counts.select(COUNT_COLUMNS).with_columns(pl.col(_ROW_COUNTS).fill_null(0))
     check_conservation(counts)
@@ -64,13 +67,13 @@ def build_manifest(
 
 
 def check_conservation(counts: pl.DataFrame) -> None:
-    """Raise ConservationError naming every file where rows_read != rows_valid + rows_quarantined."""
-    broken = counts.filter(pl.col("rows_read") != pl.col("rows_valid") + pl.col("rows_quarantined"))
+    """Raise ConservationError naming every file where rows_read != rows_valid + rows_quarantined + rows_excluded."""
+    broken = counts.filter(pl.col("rows_read") != pl.col("rows_valid") + pl.col("rows_quarantined") + pl.col("rows_excluded"))
     if broken.height:
         detail = broken.sort("source_file").select(
             pl.format(
-                "{} (read {}, valid {}, quarantined {})",
-                "source_file", "rows_read", "rows_valid", "rows_quarantined",
+                "{} (read {}, valid {}, quarantined {}, excluded {})",
+                "source_file", "rows_read", "rows_valid", "rows_quarantined", "rows_excluded",
             ).str.join("; ")
         ).item()
         raise ConservationError(f"row conservation violated: {detail}")

@@ -30,6 +30,12 @@ class RunBlocked(RuntimeError):
     exit_code = EXIT_BLOCKED
 
 
+class AuditBlocked(RuntimeError):
+    """The candidate version broke its contract or a critical expectation: nothing is published."""
+
+    exit_code = EXIT_AUDIT
+
+
 class RunInProgress(RuntimeError):
     """Another run holds the lock."""
 

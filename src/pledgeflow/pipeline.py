@@ -8,25 +8,27 @@ indicators -> reconcile -> compile -> publish.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import json
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
 from pledgeflow import cache, history, operations, publish
-from pledgeflow.aggregate import build_indicators
+from pledgeflow.aggregate import build_holdbacks, build_indicators
 from pledgeflow.catalog import Catalog, load_catalog
-from pledgeflow.crosscheck import apply_cross_checks
-from pledgeflow.ingest import DeliveryResult, combine_results, process_delivery
+from pledgeflow.ingest import DeliveryResult, process_delivery
 from pledgeflow.manifest import build_manifest, write_manifest
 from pledgeflow.privacy import mask_text
 from pledgeflow.reading import discover_deliveries
 from pledgeflow.reconcile import reconcile_all
 from pledgeflow.reported import Report, build_budget_table, load_report, report_results, report_targets
 from pledgeflow.settings import Settings
-from pledgeflow.validation import load_rules, typed_view
+from pledgeflow.settle import Settled, settle_records
+
+SEOUL = ZoneInfo("Asia/Seoul")
 
 
 @dataclass(frozen=True)
@@ -44,16 +46,10 @@ class RunContext:
     def version(self) -> str:
         return f"v{self.run_number:06d}"
 
-
-@dataclass(frozen=True)
-class Settled:
-    """All deliveries after validation and cross-dataset checks."""
-
-    valid: dict[str, pl.DataFrame]
-    quarantined: dict[str, pl.DataFrame]
-    failures: pl.DataFrame
-    file_counts: pl.DataFrame
-    delivered: dict[str, pl.DataFrame]  # quarantined rows as delivered (masked), for the review pack
+    @property
+    def local_date(self) -> date:
+        """The run's date in Seoul: waivers expire by it (the only data decision that depends on the clock)."""
+        return self.started_at.astimezone(SEOUL).date()
 
 
 def hold_run_lock(settings: Settings, wait_seconds: float = 0):
@@ -100,41 +96,17 @@ def prune_cache(settings: Settings, keys: list[str]) -> int:
     return cache.prune_results(settings.state_dir / "cache", set(keys))
 
 
-def guard_thresholds(settled: "Settled", catalog: Catalog) -> None:
+def settle_deliveries(results: list[DeliveryResult], catalog: Catalog, settings: Settings, run: RunContext) -> Settled:
+    """Combine the files, apply the stewards' decisions and the cross-dataset checks."""
+    return settle_records(results, catalog, settings.schemas_dir, settings.pseudonym_key,
+                          settings.raw_dir / "decisions", run.local_date)
+
+
+def guard_thresholds(settled: Settled, catalog: Catalog) -> None:
     """Raise RunBlocked (nothing is published) when a dataset is past its limits."""
     breaches = operations.check_thresholds(settled.file_counts, settled.failures, catalog)
     if breaches.height:
         raise operations.RunBlocked("; ".join(breaches["message"].to_list()))
-
-
-def settle_deliveries(results: list[DeliveryResult], catalog: Catalog, settings: Settings) -> Settled:
-    """Combine per-file results and apply cross-dataset checks; counts per file stay exact."""
-    valid, held, failures = combine_results(results, catalog, settings.schemas_dir, settings.pseudonym_key)
-    crossed = apply_cross_checks(valid, catalog, load_rules(settings.schemas_dir))
-    quarantined = {d: pl.concat([held[d], crossed.quarantined[d]]) for d in held}
-    counts = count_rows(results, crossed.quarantined)
-    delivered = {
-        d: pl.concat([*[r.delivered for r in results if r.dataset == d and r.delivered.width],
-                      typed_view(crossed.quarantined[d], catalog.descriptors[d])]).sort("source_file", "source_row")
-        for d in held
-    }
-    return Settled(crossed.valid, quarantined, pl.concat([failures, crossed.failures]), counts, delivered)
-
-
-def count_rows(results: list[DeliveryResult], moved: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    """Per file: read = valid + quarantined, after cross-checks moved rows into quarantine."""
-    per_file = pl.DataFrame([r.counts for r in results], schema_overrides={"header_row": pl.Int64, "encoding": pl.String,
-                                                                        "file_error": pl.String})
-    moved_counts = pl.concat([m.select("source_file") for m in moved.values() if m.height] or [pl.DataFrame(schema={"source_file": pl.String})])
-    moved_counts = moved_counts.group_by("source_file").agg(pl.len().cast(pl.Int64).alias("moved"))
-    return (
-        per_file.join(moved_counts, on="source_file", how="left")
-        .with_columns(pl.col("moved").fill_null(0))
-        .with_columns((pl.col("rows_valid") - pl.col("moved")).alias("rows_valid"),
-                      (pl.col("rows_quarantined") + pl.col("moved")).alias("rows_quarantined"))
-        .drop("moved")
-        .sort("dataset", "source_file")
-    )
 
 
 def read_report(settings: Settings, catalog: Catalog) -> Report:
@@ -142,22 +114,36 @@ def read_report(settings: Settings, catalog: Catalog) -> Report:
 
 
 def compute_indicators(settled: Settled, report: Report, catalog: Catalog) -> pl.DataFrame:
-    return build_indicators(settled.valid, settled.quarantined, report_targets(report), report_results(report), catalog)
+    """Indicators from valid records, with what quarantine and the stewards' decisions moved."""
+    def moved(state: str) -> dict[str, pl.DataFrame]:
+        keys = settled.dispositions.filter(pl.col("state") == state)
+        return {d: frame.join(keys.filter(pl.col("dataset") == d), on=["source_file", "source_row"], how="semi")
+                for d, frame in settled.valid.items()}
+
+    decided = {"waived_records": moved("waived"), "corrected_records": moved("corrected"),
+               "decision_excluded_records": settled.excluded}
+    return build_indicators(settled.valid, settled.quarantined, report_targets(report), report_results(report), catalog,
+                            decided)
 
 
 def compute_reconciliation(indicators: pl.DataFrame, settled: Settled, report: Report, catalog: Catalog) -> pl.DataFrame:
-    return reconcile_all(indicators, settled.valid["training_cohorts"], settled.valid["job_fairs"], report, catalog)
+    return reconcile_all(indicators, settled.valid["training_cohorts"], settled.valid["job_fairs"], report, catalog,
+                         placements=settled.valid["placements"])
 
 
 def compile_tables(
     run: RunContext, settings: Settings, settled: Settled, indicators: pl.DataFrame, reconciliation: pl.DataFrame,
     report: Report, catalog: Catalog, step_seconds: dict[str, float], files_reused: int,
 ) -> dict[str, pl.DataFrame]:
-    """The curated tables of this run, with its row in the run history."""
+    """The curated tables of this run, with its rows in the run and failure-trend histories."""
     previous = publish.read_current(settings.curated_dir, "validation_failures")
-    failures = history.track_failures(settled.failures, previous, run.run_number)
+    failures = history.track_failures(settled.failures, previous, run.run_number, settled.dispositions,
+                                      settled.corrected_failures)
+    trend = history.record_trend(settings.state_dir,
+                                 history.count_trend(failures, previous, run.run_number, tuple(catalog.descriptors)))
     totals = settled.file_counts.select(pl.col("rows_read", "rows_valid", "rows_quarantined").sum())
     warnings = operations.collect_warnings(settled.file_counts, settled.failures, reconciliation)
+    warnings += [f"{n} stale decision(s)"] if (n := settled.decisions.filter(pl.col("outcome").str.starts_with("stale")).height) else []
     run_row = {
         **run_metadata(run, step_seconds), "status": operations.run_status(warnings),
         "message": "; ".join(warnings) or None, "files_read": settled.file_counts.height, "files_reused": files_reused,
@@ -166,13 +152,15 @@ def compile_tables(
         "failures_new": failures.filter(pl.col("state") == "new").height,
         "failures_resolved": history.count_resolved(failures, previous), "version": run.version,
     }
-    runs = history.record_run(settings.state_dir, run_row)
     return {
         "indicators": indicators,
+        "indicator_holdbacks": build_holdbacks(settled.quarantined, settled.failures, catalog),
         "budget": build_budget_table(report, catalog),
         "reconciliation": reconciliation,
         "validation_failures": failures,
-        "runs": runs,
+        "failure_trend": trend,
+        "decisions": settled.decisions,
+        "runs": history.record_run(settings.state_dir, run_row),
     }
 
 
@@ -185,10 +173,29 @@ def make_manifest(run: RunContext, deliveries: pl.DataFrame, settled: Settled, s
     )
 
 
-def publish_tables(run: RunContext, settings: Settings, tables: dict[str, pl.DataFrame], manifest: dict) -> publish.PublishResult:
-    """Write-audit-publish the curated tables; keep a copy of the manifest in the state folder."""
-    result = publish.publish_version(settings.curated_dir, settings.schemas_dir, run.version, tables, manifest,
-                                     keep_versions=settings.keep_versions)
+def publish_tables(run: RunContext, settings: Settings, tables: dict[str, pl.DataFrame], manifest: dict,
+                   settled: Settled, catalog: Catalog) -> publish.PublishResult:
+    """Write-audit-publish: the tables, the review pack and Data Docs go live together, or not at all.
+
+    A failed audit (contract or critical expectation) raises operations.AuditBlocked; the previous
+    version stays current.
+    """
+    def extras(staging: Path) -> None:
+        from pledgeflow.review import write_review_pack
+
+        write_review_pack(staging / "review", tables["validation_failures"], settled.delivered, catalog, run.run_id,
+                          tables["failure_trend"])
+
+    def audit(staging: Path) -> None:
+        from pledgeflow.audit import audit_version  # Great Expectations is imported here only
+
+        audit_version(staging, settings.suites_dir)
+
+    try:
+        result = publish.publish_version(settings.curated_dir, settings.schemas_dir, run.version, tables, manifest,
+                                         audit=audit, keep_versions=settings.keep_versions, extras=extras)
+    except publish.PublishError as exc:
+        raise operations.AuditBlocked(str(exc)) from exc
     write_manifest(settings.state_dir / "runs" / run.run_id / "manifest.json", manifest | {"outputs": result.files})
     return result
 
@@ -204,7 +211,7 @@ def run_metadata(run: RunContext, step_seconds: dict[str, float]) -> dict:
 
 def fail_run(run: RunContext, settings: Settings, error: BaseException, step_seconds: dict[str, float]) -> None:
     """Record a blocked or failed run in the history (nothing was published)."""
-    status = "blocked" if isinstance(error, operations.RunBlocked) else "failed"
+    status = "blocked" if isinstance(error, (operations.RunBlocked, operations.AuditBlocked)) else "failed"
     message = mask_text(f"{type(error).__name__}: {error}")
     history.record_run(settings.state_dir, {**run_metadata(run, step_seconds), "status": status,
                                             "message": message, "version": None})
@@ -213,34 +220,22 @@ def fail_run(run: RunContext, settings: Settings, error: BaseException, step_sec
 def summarise_run(run: RunContext, settings: Settings, settled: Settled, tables: dict[str, pl.DataFrame],
                   published: publish.PublishResult) -> dict:
     """What the CLI prints and the flow returns: where the tables are and what the run counted."""
-    reconciliation = tables["reconciliation"]
     this_run = tables["runs"].filter(pl.col("run_number") == run.run_number).row(0, named=True)
-    status = this_run["status"]
-    totals = settled.file_counts.select(pl.col("rows_read", "rows_valid", "rows_quarantined").sum()).row(0, named=True)
+    counts = settled.file_counts.select(pl.col("rows_read", "rows_valid", "rows_quarantined", "rows_excluded").sum())
     return {
         "run_id": run.run_id,
-        "status": status,
+        "status": this_run["status"],
         "version": published.version,
         "curated_path": str(settings.curated_dir / "current"),
         "version_path": str(published.path),
+        "review_pack": str(settings.curated_dir / "current" / "review" / "review_pack.html"),
+        "data_docs": str(settings.curated_dir / "current" / "data_docs" / "index.html"),
         "files": settled.file_counts.height,
-        "unreadable_files": settled.file_counts.filter(pl.col("file_error").is_not_null()).height,
-        **totals,
         "files_reused": this_run["files_reused"],
-        "reconciliation_mismatches": reconciliation.filter(pl.col("status") != "match").height,
+        "unreadable_files": settled.file_counts.filter(pl.col("file_error").is_not_null()).height,
+        **counts.row(0, named=True),
+        "decisions_applied": settled.decisions.filter(pl.col("outcome") == "applied").height,
+        "decisions_stale": settled.decisions.filter(pl.col("outcome").str.starts_with("stale")).height,
+        "reconciliation_mismatches": tables["reconciliation"].filter(pl.col("status") != "match").height,
         "warnings": this_run["message"] or "",
     }
-
-
-def summary_markdown(summary: dict) -> str:
-    """The run summary as a markdown table (a Prefect artifact)."""
-    lines = [f"# pledgeflow {summary['run_id']}: {summary['status']}", "", "| | |", "|---|---|"]
-    lines += [f"| {key} | {value} |" for key, value in summary.items()]
-    return "\n".join(lines)
-
-
-def reconciliation_rows(reconciliation: pl.DataFrame) -> list[dict]:
-    """Reconciliation rows for a table artifact: disagreements first."""
-    order = pl.col("status").replace_strict({"mismatch": 0, "malformed": 1, "not_reported": 2, "match": 3}, default=4)
-    columns = ["status", "kind", "subject", "period", "expected", "observed", "observed_text", "message_ko", "message_en"]
-    return reconciliation.sort(order, "check_id").select(columns).to_dicts()

@@ -318,9 +318,13 @@ def _published_at(version_dir: Path) -> int:
 
 
 def _fsync_tree(folder: Path) -> None:
-    for path in sorted(folder.iterdir()):
-        with path.open("rb") as handle:
-            os.fsync(handle.fileno())
+    # companion folders (review pack, Data Docs) are part of the version too
+    for path in sorted(folder.rglob("*")):
+        if path.is_dir():
+            _fsync_dir(path)
+        else:
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
     _fsync_dir(folder)
 
 

@@ -19,7 +19,6 @@ import polars as pl
 
 from pledgeflow import storage
 from pledgeflow.catalog import DATASETS, Catalog, Descriptor, normalise_label, normalise_label_expr
-from pledgeflow.korean import clean_text
 
 # One row per delivery file; `source_file` is the posix path relative to raw/, as in every later table.
 DELIVERIES_SCHEMA = {
@@ -127,14 +126,17 @@ def hash_file(path: Path) -> str:
 
 def detect_encoding(data: bytes, *, source_file: str = "") -> str:
     """`utf-8-sig`, `utf-8` or `cp949` (never `euc-kr`, which rejects CP949-only syllables like 똠)."""
-    if data.startswith(_UTF8_BOM):
-        return "utf-8-sig"
-    for encoding in ("utf-8", "cp949"):
+    return decode_text(data, source_file=source_file)[1]
+
+
+def decode_text(data: bytes, *, source_file: str = "") -> tuple[str, str]:
+    """The file's text and its encoding, decoding once (a 1 GB delivery is not decoded twice)."""
+    candidates = ("utf-8-sig",) if data.startswith(_UTF8_BOM) else ("utf-8", "cp949")
+    for encoding in candidates:
         try:
-            data.decode(encoding)
+            return data.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
-        return encoding
     raise DeliveryError(
         source_file,
         "파일 인코딩을 알 수 없습니다(UTF-8도 CP949도 아님). "
@@ -193,18 +195,16 @@ def read_csv_grid(path: Path, source_file: str) -> tuple[pl.DataFrame, str]:
 
 def read_csv_bytes(data: bytes, source_file: str) -> tuple[pl.DataFrame, str]:
     """`read_csv_grid` over the file's bytes (local or fetched from object storage)."""
-    encoding = detect_encoding(data, source_file=source_file)
-    text = data.decode(encoding)
-    if not text.strip():
+    text, encoding = decode_text(data, source_file=source_file)
+    if not text or text.isspace():
         raise empty_file_error(source_file)
     utf8 = data if encoding == "utf-8" else text.encode("utf-8")
     try:
-        grid = pl.read_csv(
-            io.BytesIO(utf8),
-            has_header=False,
-            schema={f"column_{i}": pl.String for i in range(count_csv_fields(text))},
-            missing_columns="insert",  # ragged rows: short rows are padded with nulls
-        )
+        try:
+            grid = parse_csv_grid(utf8, guess_csv_fields(text))
+        except pl.exceptions.ComputeError:
+            # a row further down has more fields than the first rows: count them all (slow, exact)
+            grid = parse_csv_grid(utf8, count_csv_fields(text))
     except pl.exceptions.PolarsError as error:
         raise DeliveryError(
             source_file,
@@ -214,6 +214,24 @@ def read_csv_bytes(data: bytes, source_file: str) -> tuple[pl.DataFrame, str]:
             "Check for unbalanced quotes or re-save it from Excel.",
         ) from None
     return grid, encoding
+
+
+def parse_csv_grid(utf8: bytes, fields: int) -> pl.DataFrame:
+    return pl.read_csv(
+        io.BytesIO(utf8),
+        has_header=False,
+        schema={f"column_{i}": pl.String for i in range(fields)},
+        missing_columns="insert",  # ragged rows: short rows are padded with nulls
+    )
+
+
+def guess_csv_fields(text: str, head_chars: int = 1 << 16) -> int:
+    """`count_csv_fields` over the first complete lines only: polars refuses a later row with more
+    fields, and the caller then counts them all. A head that cuts a quoted cell is counted whole."""
+    head = text[:head_chars]
+    cut = head.rfind("\n")
+    head = head[:cut] if cut > 0 and len(text) > head_chars else head
+    return count_csv_fields(head if head.count('"') % 2 == 0 else text)
 
 
 def count_csv_fields(text: str) -> int:
@@ -236,7 +254,8 @@ def build_delivery(grid: pl.DataFrame, descriptor: Descriptor, source_file: str,
     mapping, unmapped = map_headers(header_cells, grid.columns, descriptor, source_file)
     check_required(mapping, descriptor, source_file)
     data = grid.slice(header_index + 1).with_row_index("source_row", offset=header_index + 2)
-    blank = pl.all_horizontal([clean_text(pl.col(c)).is_null() for c in grid.columns])
+    # a cell is blank when nothing but whitespace is left (strip_chars also strips no-break spaces)
+    blank = pl.all_horizontal([pl.col(c).cast(pl.String).str.strip_chars().str.len_bytes().fill_null(0) == 0 for c in grid.columns])
     kept = data.filter(~blank)
     frame = kept.select(
         *(pl.col(raw).alias(name) for raw, name in mapping.items()),
@@ -245,7 +264,7 @@ def build_delivery(grid: pl.DataFrame, descriptor: Descriptor, source_file: str,
         pl.col("source_row").cast(pl.Int64),
     ).select(*(c.name for c in descriptor.columns), "source_file", "source_row")
     return Delivery(
-        frame=frame.sort("source_row"),
+        frame=frame,  # already in source_row order: numbered, then filtered
         encoding=encoding,
         header_row=header_index + 1,
         rows_read=kept.height,

@@ -23,6 +23,7 @@ class Settings:
     schemas_dir: Path
     curated_dir: Path
     state_dir: Path
+    suites_dir: Path  # Great Expectations suites (gx/expectations/*.json): the audit step of publish
     pseudonym_key: str = DEVELOPMENT_PSEUDONYM_KEY
     keep_versions: int = 10
 
@@ -36,6 +37,7 @@ class Settings:
             schemas_dir=base / "schemas",
             curated_dir=base / "curated",
             state_dir=base / "state",
+            suites_dir=base / "gx",
             pseudonym_key=os.environ.get("PLEDGEFLOW_PSEUDONYM_KEY", DEVELOPMENT_PSEUDONYM_KEY),
         )
         return replace(settings, **overrides) if overrides else settings

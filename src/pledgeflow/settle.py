@@ -1,0 +1,99 @@
+"""Settling the night's records: combine deliveries, apply steward decisions, run cross-dataset checks.
+
+Order matters and follows DESIGN's flow: corrections are applied to the records
+as delivered and re-validated first (a corrected record then meets the same
+cross-dataset checks as any other); waivers and exclusions come last, so a
+steward can waive a cross-dataset failure too. Every row of every file ends in
+exactly one of valid, quarantined or excluded; `file_counts` says so per file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from pledgeflow import decisions as ledger
+from pledgeflow.catalog import Catalog
+from pledgeflow.crosscheck import apply_cross_checks
+from pledgeflow.ingest import DeliveryResult, combine_results
+from pledgeflow.validation import load_rules, typed_view
+
+KEY = ["dataset", "source_file", "source_row"]
+
+
+@dataclass(frozen=True)
+class Settled:
+    """All deliveries after validation, steward decisions and cross-dataset checks."""
+
+    valid: dict[str, pl.DataFrame]
+    quarantined: dict[str, pl.DataFrame]
+    excluded: dict[str, pl.DataFrame]  # kept out of the indicators by a steward's exclude decision
+    failures: pl.DataFrame
+    file_counts: pl.DataFrame
+    delivered: dict[str, pl.DataFrame]  # quarantined rows as delivered (masked), for the review pack
+    decisions: pl.DataFrame  # lineage: one row per decision and its outcome
+    dispositions: pl.DataFrame  # dataset, source_file, source_row, state (waived | corrected | excluded)
+    corrected_failures: pl.DataFrame  # failures a correction made go away (listed with state corrected)
+
+
+def settle_records(results: list[DeliveryResult], catalog: Catalog, schemas_dir: Path, key: str,
+                   decisions_dir: Path, as_of: date) -> Settled:
+    """Combine per-file results, apply decisions and cross-checks; counts per file stay exact."""
+    valid, held, failures = combine_results(results, catalog, schemas_dir, key)
+    delivered = {d: pl.concat([r.delivered for r in results if r.dataset == d and r.delivered.width] or
+                              [typed_view(held[d], catalog.descriptors[d])]) for d in held}
+    matched = ledger.match_decisions(ledger.load_decisions(decisions_dir, schemas_dir), delivered, valid, as_of)
+    revalidated, corrected = ledger.apply_corrections(delivered, matched, catalog, schemas_dir, key, valid=valid)
+    merged = ledger.merge_corrections(valid, held, failures, delivered, revalidated)
+    crossed = apply_cross_checks(merged.valid, catalog, load_rules(schemas_dir))
+    quarantined = {d: pl.concat([merged.quarantined[d], crossed.quarantined[d]]) for d in held}
+    final_valid, final_held, excluded, disposed = ledger.apply_waivers_and_exclusions(crossed.valid, quarantined, matched)
+    lineage = ledger.decision_lineage(matched, corrected, disposed)
+    return Settled(
+        valid=final_valid,
+        quarantined=final_held,
+        excluded=excluded,
+        failures=pl.concat([merged.failures, crossed.failures]),
+        file_counts=count_rows(results, final_valid, final_held, excluded),
+        delivered={d: pl.concat([merged.delivered[d], typed_view(crossed.quarantined[d], catalog.descriptors[d])],
+                                how="vertical_relaxed").sort("source_file", "source_row") for d in held},
+        decisions=lineage,
+        dispositions=dispositions(lineage),
+        corrected_failures=merged.corrected_failures,
+    )
+
+
+def count_rows(results: list[DeliveryResult], valid: dict, quarantined: dict, excluded: dict) -> pl.DataFrame:
+    """Per file: rows read, and where they ended (the manifest checks read = valid + quarantined + excluded)."""
+    per_file = pl.DataFrame([r.counts for r in results], schema_overrides={
+        "header_row": pl.Int64, "encoding": pl.String, "file_error": pl.String, "unmapped_headers": pl.List(pl.String)})
+    landed = [
+        frame.select("source_file").with_columns(pl.lit(name).alias("bucket"))
+        for name, frames in (("rows_valid", valid), ("rows_quarantined", quarantined), ("rows_excluded", excluded))
+        for frame in frames.values() if frame.height
+    ]
+    where = (
+        pl.concat(landed).group_by("source_file", "bucket").agg(pl.len().cast(pl.Int64).alias("rows"))
+        .pivot(on="bucket", index="source_file", values="rows")
+        if landed else pl.DataFrame(schema={"source_file": pl.String})
+    )
+    buckets = ["rows_valid", "rows_quarantined", "rows_excluded"]
+    return (
+        per_file.drop([c for c in buckets if c in per_file.columns])
+        .join(where, on="source_file", how="left")
+        .with_columns([(pl.col(b) if b in where.columns else pl.lit(None)).cast(pl.Int64).fill_null(0).alias(b) for b in buckets])
+        .sort("dataset", "source_file")
+    )
+
+
+def dispositions(lineage: pl.DataFrame) -> pl.DataFrame:
+    """Records a decision changed, with the failure state it gives them."""
+    state = {"waive": "waived", "correct": "corrected", "exclude": "excluded"}
+    return (
+        lineage.filter(pl.col("outcome") == "applied")
+        .select(*KEY, pl.col("action").replace_strict(state, return_dtype=pl.String).alias("state"))
+        .unique(subset=KEY, keep="last", maintain_order=True)
+    )

@@ -1,0 +1,227 @@
+"""The Great Expectations audit of a candidate version: suites, derived checks, offline Data Docs, blocking."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pledgeflow import audit, publish
+from pledgeflow.audit import AuditFailed, audit_version
+from pledgeflow.frames import CURATED_SCHEMAS, conform
+from tests.conftest import REPO, copy_project
+
+SUITES = REPO / "gx"
+# What a browser would fetch: a URL with a scheme, or a protocol-relative //host in an attribute or CSS url().
+_EXTERNAL = re.compile(r"https?://|(?:src|href|action)\s*=\s*[\"']?//|url\(\s*[\"']?//", re.I)
+
+
+def make_tables() -> dict[str, pl.DataFrame]:
+    """Small tables that meet every expectation: one indicator over two periods, a budget that adds up."""
+    cells = {"period": ["2018", "2019"], "period_order": [1, 2], "target": [10, 20], "actual": [4, 6],
+             "reported_actual": [4, 6], "cumulative_actual": [4, 10], "achievement_rate_pct": [13.3, 33.3]}
+    indicators = pl.DataFrame({
+        **cells, "pledge_id": "ydp-2018-15", "subproject_id": "midcareer", "subproject_name_ko": "중장년 일자리 창출",
+        "indicator_id": "jobs_created", "indicator_name_ko": "일자리 창출 인원", "unit": "명",
+        "period_start_date": [dt.date(2018, 7, 1), dt.date(2019, 1, 1)], "period_end_date": [dt.date(2018, 12, 31), dt.date(2019, 12, 31)],
+        "total_target": 30, "excluded_records": [0, 2], "status": ["below_target", "below_target"],
+    })
+    budget = pl.DataFrame({
+        "pledge_id": "ydp-2018-15",
+        "subproject_id": ["midcareer", "midcareer", "total", "total", "total", "total"],
+        "funding_source": ["total", "total", "total", "total", "district", "district"],
+        "funding_source_ko": ["계", "계", "계", "계", "구비", "구비"],
+        "period": ["2018", "total", "2018", "total", "2018", "total"],
+        "amount_million_krw": [19, 19, 19, 19, 19, 19], "amount_text": "19",
+    })
+    reconciliation = pl.DataFrame({
+        "check_id": [f"records_vs_report/period_actual/indicators/midcareer/jobs_created/{p}" for p in ("2018", "2019")]
+        + ["report_arithmetic/target_periods_sum/targets/midcareer/total"],
+        "kind": ["records_vs_report", "records_vs_report", "report_arithmetic"],
+        "rule": ["period_actual", "period_actual", "target_periods_sum"],
+        "subject": ["indicators/midcareer/jobs_created", "indicators/midcareer/jobs_created", "targets/midcareer"],
+        "period": ["2018", "2019", "total"], "status": "match", "message_ko": "일치", "message_en": "match",
+    })
+    failures = pl.DataFrame({
+        "dataset": "placements", "source_file": "placements/2019.csv", "source_row": 5, "record_key": "p_0123abcd|2019-03-02",
+        "record_id": "0123456789abcdef", "column": "note", "rule": "no_personal_number", "value": "연락처 ***-****-****",
+        "severity": "error", "message_ko": "개인정보", "message_en": "personal data", "fingerprint": "fedcba9876543210",
+        "first_seen_run": 1, "state": "new",
+    })
+    runs = pl.DataFrame({"run_number": [1], "run_id": ["run-000001"], "status": ["completed"], "version": ["v000001"],
+                         "started_at": [dt.datetime(2024, 1, 1, 2, tzinfo=dt.UTC)]})
+    raw = {"indicators": indicators, "budget": budget, "reconciliation": reconciliation, "validation_failures": failures, "runs": runs}
+    return {name: conform(frame, CURATED_SCHEMAS[name]) for name, frame in raw.items()}
+
+
+def write_version(folder: Path, tables: dict[str, pl.DataFrame]) -> Path:
+    """A candidate version as publish stages it: parquet sorted by all columns (not by period)."""
+    folder.mkdir(parents=True)
+    for name, frame in tables.items():
+        publish.sort_table(frame).write_parquet(folder / f"{name}.parquet")
+    return folder
+
+
+def with_column(tables: dict, table: str, column: str, values: list) -> dict:
+    return tables | {table: tables[table].with_columns(pl.Series(column, values, dtype=tables[table].schema[column]))}
+
+
+# ---- without Great Expectations -------------------------------------------------------------------------
+
+
+def test_importing_the_module_does_not_import_great_expectations():
+    code = "import sys, pledgeflow.audit; sys.exit('great_expectations' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0
+
+
+def test_every_repo_suite_marks_each_expectation_critical_or_warning():
+    suites = audit.load_suites(SUITES)
+    assert set(suites) == set(CURATED_SCHEMAS)
+    assert {e["meta"]["severity"] for s in suites.values() for e in s["expectations"]} == {"critical", "warning"}
+
+
+def test_a_suite_with_an_unknown_severity_is_refused(tmp_path):
+    (tmp_path / "t.json").write_text(json.dumps({"name": "t", "expectations": [
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "a"}, "meta": {"severity": "high"}}]}))
+    with pytest.raises(ValueError, match="severity 'high'"):
+        audit.load_suites(tmp_path)
+
+
+def test_derived_columns_find_a_cumulative_that_is_not_the_running_sum():
+    tables = with_column(make_tables(), "indicators", "cumulative_actual", [4, 11])
+    checked, problems = audit.derive_check_columns({n: publish.sort_table(f) for n, f in tables.items()})
+    assert problems == []
+    derived = checked["indicators"].sort("period_order")
+    assert derived["derived_cumulative_minus_running_sum"].to_list() == [0, 1]
+    assert derived["derived_total_target_minus_period_sum"].to_list() == [0, 0]
+    assert derived["derived_reconciliation_rows"].to_list() == [1, 1]
+
+
+def test_derived_columns_check_budget_totals_against_their_parts():
+    budget = make_tables()["budget"].with_columns(
+        pl.when((pl.col("subproject_id") == "midcareer") & (pl.col("period") == "total")).then(25)
+        .otherwise(pl.col("amount_million_krw")).alias("amount_million_krw"))
+    derived = audit.derive_budget_checks(budget, {})
+    totals = derived.filter(pl.col("period") == "total").sort("subproject_id", "funding_source")
+    assert totals["derived_total_minus_period_sum"].to_list() == [6, 0, 0]
+    grand = derived.filter((pl.col("subproject_id") == "total") & (pl.col("funding_source") == "total")).sort("period")
+    assert grand["derived_total_minus_source_sum"].to_list() == [0, 0]
+    assert grand["derived_total_minus_subproject_sum"].to_list() == [0, -6]
+
+
+def test_offline_rewrite_removes_every_external_reference():
+    page = ('<html><head><link rel="stylesheet" href="https://cdn.example/b.css"/><script src="//cdn.example/j.js"></script>'
+            "<style>.x{background:url('https://s3.example/logo.png')}</style></head><body>"
+            '<img src="https://s3.example/l.png"><a href="https://greatexpectations.io">GX</a>'
+            "<script>$('#t').bootstrapTable({})</script><p>값</p></body></html>")
+    cleaned = audit.offline_text(page, is_page=True)
+    assert not _EXTERNAL.search(cleaned)
+    assert "<script" not in cleaned and "<p>값</p>" in cleaned and "<style>/* pledgeflow" in cleaned
+
+
+# ---- with Great Expectations (each audit ~1-3 s after a one-off 6-7 s import) ------------------------------
+
+
+def test_valid_version_passes_and_writes_audit_json_and_offline_docs(tmp_path):
+    version = write_version(tmp_path / "v000001", make_tables())
+    started = time.perf_counter()
+    result = audit_version(version, SUITES)
+    print(f"audit of the small version: {time.perf_counter() - started:.1f} s")
+    assert result.critical_failures == [] and result.warnings == []
+    report = json.loads((version / "audit.json").read_text(encoding="utf-8"))
+    assert report["passed"] is True
+    assert {e["table"] for e in report["expectations"]} == set(CURATED_SCHEMAS)
+    assert all({"expectation_type", "kwargs", "severity", "success", "observed"} <= set(e) for e in report["expectations"])
+    docs = version / "data_docs"
+    assert result.docs_index == docs / "index.html" and (docs / "index.html").exists()
+    pages = sorted(docs.rglob("*.html"))
+    assert any("validations" in p.parts for p in pages) and any("expectations" in p.parts for p in pages)
+    offenders = [p.relative_to(docs) for p in pages + sorted(docs.rglob("*.css")) if _EXTERNAL.search(p.read_text(encoding="utf-8"))]
+    assert offenders == []
+    assert [p.name for p in (docs / "static").rglob("*") if p.is_file()] == ["favicon.ico"]  # unused GX assets dropped
+
+
+def break_cumulative(tables: dict) -> dict:
+    return with_column(tables, "indicators", "cumulative_actual", [4, 11])  # 4 + 6 is 10
+
+
+def break_key_and_rate(tables: dict) -> dict:
+    doubled = tables | {"indicators": pl.concat([tables["indicators"], tables["indicators"].head(1)])}
+    return with_column(doubled, "indicators", "achievement_rate_pct", [13.3, 1200.0, 13.3])
+
+
+@pytest.mark.parametrize(("breaking", "named"), [
+    (break_cumulative, ["indicators: expect_column_values_to_be_between(derived_cumulative_minus_running_sum, 0, 0) failed (1 rows)"]),
+    (break_key_and_rate, ["indicators: expect_compound_columns_to_be_unique(pledge_id, subproject_id, indicator_id, period) failed (2 rows)",
+                          "indicators: expect_column_values_to_be_between(achievement_rate_pct, 0, 1000) failed (1 rows)"]),
+])
+def test_broken_critical_expectations_raise_audit_failed_naming_them(tmp_path, breaking, named):
+    version = write_version(tmp_path / "v000002", breaking(make_tables()))
+    with pytest.raises(AuditFailed) as failed:
+        audit_version(version, SUITES)
+    assert all(expectation in str(failed.value) for expectation in named)
+    report = json.loads((version / "audit.json").read_text(encoding="utf-8"))
+    assert report["passed"] is False and set(named) <= set(report["critical_failures"])
+    assert "실패 / failed" in (version / "data_docs" / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_broken_warning_does_not_raise_and_is_listed(tmp_path):
+    tables = with_column(make_tables(), "indicators", "reported_actual", [4, 7])  # the card says 7, records 6
+    result = audit_version(write_version(tmp_path / "v000003", tables), SUITES)
+    assert result.critical_failures == []
+    assert [o.describe() for o in result.warnings] == [
+        "indicators: expect_column_values_to_be_between(derived_reported_minus_actual, 0, 0) failed (1 rows)"]
+
+
+def test_unmasked_personal_data_fails_without_echoing_it(tmp_path):
+    tables = with_column(make_tables(), "validation_failures", "value", ["연락처 010-1234-5678"])
+    version = write_version(tmp_path / "v000004", tables)
+    with pytest.raises(AuditFailed, match=r"validation_failures: expect_column_values_to_not_match_regex\(value,"):
+        audit_version(version, SUITES)
+    outputs = [version / "audit.json", *sorted((version / "data_docs").rglob("*.html"))]
+    assert not any("1234-5678" in p.read_text(encoding="utf-8") for p in outputs)
+
+
+def test_failed_audit_blocks_publish_and_keeps_the_previous_version(tmp_path):
+    curated = tmp_path / "curated"
+    publish.publish_version(curated, REPO / "schemas", "v000001", make_tables(), {"run_number": 1})
+    broken = break_cumulative(make_tables())
+    with pytest.raises(publish.PublishError, match="derived_cumulative_minus_running_sum"):
+        publish.publish_version(curated, REPO / "schemas", "v000002", broken, {"run_number": 2},
+                                audit=lambda staging: audit_version(staging, SUITES))
+    assert publish.current_version(curated) == "v000001"
+    assert (curated / ".rejected" / "v000002" / "audit.json").exists()
+
+
+@pytest.mark.slow
+def test_tables_of_a_real_pipeline_run_pass(tmp_path):
+    from pledgeflow import history, pipeline
+    from pledgeflow.reported import build_budget_table
+    from pledgeflow.settings import Settings
+
+    settings = Settings.from_root(copy_project(tmp_path / "project"))
+    catalog = pipeline.load_settings_catalog(settings)
+    deliveries = pipeline.find_deliveries(settings, catalog).iter_rows(named=True)
+    results = [pipeline.ingest_file(delivery, catalog, settings)[0] for delivery in deliveries]
+    settled = pipeline.settle_deliveries(results, catalog, settings)
+    report = pipeline.read_report(settings, catalog)
+    indicators = pipeline.compute_indicators(settled, report, catalog)
+    tables = make_tables() | {
+        "indicators": indicators,
+        "reconciliation": pipeline.compute_reconciliation(indicators, settled, report, catalog),
+        "budget": build_budget_table(report, catalog),
+        "validation_failures": history.track_failures(settled.failures, None, 1),
+    }
+    version = write_version(tmp_path / "v000001", tables)
+    started = time.perf_counter()
+    result = audit_version(version, SUITES)
+    print(f"audit of the bundled data: {time.perf_counter() - started:.1f} s")
+    assert result.critical_failures == [] and result.warnings == []
+    assert len(result.outcomes) == len(json.loads((version / "audit.json").read_text(encoding="utf-8"))["expectations"])
