@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pledgeflow.cli_review import review_app
-from pledgeflow.decisions import load_decisions
+from pledgeflow.ledger import load_decisions
 from pledgeflow.frames import VALIDATION_FAILURES_SCHEMA, conform
 
 from .conftest import copy_project

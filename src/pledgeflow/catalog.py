@@ -59,6 +59,10 @@ class Descriptor:
         return mapping
 
 
+# a looked-up column type -> the id column it resolves to through the catalog
+ID_COLUMNS = {"subproject": "subproject_id", "channel": "channel_id"}
+
+
 def pseudonym_column(name: str) -> str:
     """person_key -> person_id: the column that replaces a pseudonymised one after ingestion."""
     return name.removesuffix("_key") + "_id"

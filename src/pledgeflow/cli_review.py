@@ -78,7 +78,7 @@ def find_valid_record(settings: Settings, file: str, row: int) -> dict:
 
 def record(settings: Settings, action: str, target: dict, **fields: object) -> None:
     """Append the decision to the ledger and tell the steward what was recorded."""
-    from pledgeflow.decisions import LEDGER_FILE, LedgerError, append_decision
+    from pledgeflow.ledger import LEDGER_FILE, LedgerError, append_decision
     from pledgeflow.privacy import mask_text
 
     ledger = settings.raw_dir / "decisions" / LEDGER_FILE
@@ -97,7 +97,7 @@ def record(settings: Settings, action: str, target: dict, **fields: object) -> N
 def correctable_column(settings: Settings, dataset: str, name: str) -> str:
     """The delivered column a correction may set, from any name of it; refuses unknown or personal columns."""
     from pledgeflow.catalog import load_catalog, normalise_label
-    from pledgeflow.decisions import column_catalog
+    from pledgeflow.ledger import column_catalog
 
     names = column_catalog(load_catalog(settings.schemas_dir)).filter(
         (pl.col("dataset") == dataset) & (pl.col("label") == normalise_label(name)))
@@ -165,7 +165,7 @@ def exclude(
 @review_app.command("list")
 def list_decisions(root: Path = RootOption) -> None:
     """Show the decisions ledger, with each decision's outcome in the current published version."""
-    from pledgeflow.decisions import load_decisions
+    from pledgeflow.ledger import load_decisions
     from pledgeflow.privacy import mask_personal_numbers
     from pledgeflow.publish import read_current
 

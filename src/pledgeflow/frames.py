@@ -13,6 +13,8 @@ import polars as pl
 # header row included).
 SOURCE_COLUMNS = {"source_file": pl.String, "source_row": pl.Int64}
 
+ROW = "_row"  # position of a row in one delivery's frame: ties failures back to their cells
+
 # One row per (record, column, rule) that failed; file-level failures have a null source_row.
 FAILURE_SCHEMA = {
     "dataset": pl.String,
@@ -142,7 +144,7 @@ RUNS_SCHEMA = {
     "version": pl.String,
 }
 
-# the steward decisions' lineage; its columns are defined next to the ledger (pledgeflow.decisions)
+# the steward decisions' lineage (pledgeflow.decisions.decision_lineage)
 DECISIONS_SCHEMA = {
     "decision_id": pl.String, "action": pl.String, "dataset": pl.String, "source_file": pl.String,
     "source_row": pl.Int64, "record_id": pl.String, "column": pl.String, "new_value": pl.String,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pledgeflow import decisions as ledger
+from pledgeflow import decisions, ledger
 from pledgeflow.catalog import Catalog
 from pledgeflow.crosscheck import apply_cross_checks
 from pledgeflow.ingest import DeliveryResult, combine_results
@@ -45,13 +45,13 @@ def settle_records(results: list[DeliveryResult], catalog: Catalog, schemas_dir:
     valid, held, failures = combine_results(results, catalog, schemas_dir, key)
     delivered = {d: pl.concat([r.delivered for r in results if r.dataset == d and r.delivered.width] or
                               [typed_view(held[d], catalog.descriptors[d])]) for d in held}
-    matched = ledger.match_decisions(ledger.load_decisions(decisions_dir, schemas_dir), delivered, valid, as_of)
-    revalidated, corrected = ledger.apply_corrections(delivered, matched, catalog, schemas_dir, key, valid=valid)
-    merged = ledger.merge_corrections(valid, held, failures, delivered, revalidated)
+    matched = decisions.match_decisions(ledger.load_decisions(decisions_dir, schemas_dir), delivered, valid, as_of)
+    revalidated, corrected = decisions.apply_corrections(delivered, matched, catalog, schemas_dir, key, valid=valid)
+    merged = decisions.merge_corrections(valid, held, failures, delivered, revalidated)
     crossed = apply_cross_checks(merged.valid, catalog, load_rules(schemas_dir))
     quarantined = {d: pl.concat([merged.quarantined[d], crossed.quarantined[d]]) for d in held}
-    final_valid, final_held, excluded, disposed = ledger.apply_waivers_and_exclusions(crossed.valid, quarantined, matched)
-    lineage = ledger.decision_lineage(matched, corrected, disposed)
+    final_valid, final_held, excluded, disposed = decisions.apply_waivers_and_exclusions(crossed.valid, quarantined, matched)
+    lineage = decisions.decision_lineage(matched, corrected, disposed)
     return Settled(
         valid=final_valid,
         quarantined=final_held,

@@ -19,15 +19,13 @@ import polars as pl
 import yaml
 
 from pledgeflow import korean
-from pledgeflow.catalog import Catalog, Descriptor, normalise_label_expr, pseudonym_column
+from pledgeflow.catalog import ID_COLUMNS, Catalog, Descriptor, normalise_label_expr, pseudonym_column
 from pledgeflow.checks import register_checks
-from pledgeflow.frames import FAILURE_SCHEMA
+from pledgeflow.frames import FAILURE_SCHEMA, ROW
 from pledgeflow.privacy import keyed_digest, mask_personal_numbers, pseudonymise
 
-ROW = "_row"  # position of a row in the delivery frame: ties failures back to cells
 PANDERA_RULE_ALIASES = {"not_nullable": "required"}
 # the typed column a derived column's failures are shown against, and the raw cell they echo
-_ID_COLUMNS = {"subproject": "subproject_id", "channel": "channel_id"}
 
 
 @dataclass(frozen=True)
@@ -93,11 +91,11 @@ def parse_columns(raw: pl.DataFrame, descriptor: Descriptor, catalog: Catalog, k
             flags.append((spec.name, "parse_date", korean.date_is_invalid(raw_col)))
         elif spec.type == "brn":
             typed.append(text.str.replace_all(r"[-\s]", "").alias(spec.name))
-        elif spec.type in _ID_COLUMNS:
+        elif spec.type in ID_COLUMNS:
             mapping = catalog.subproject_aliases if spec.type == "subproject" else catalog.channel_aliases
             resolved = normalise_label_expr(text).replace_strict(mapping, default=None, return_dtype=pl.String)
-            typed += [text.alias(spec.name), resolved.alias(_ID_COLUMNS[spec.type])]
-            flags.append((_ID_COLUMNS[spec.type], f"unknown_{spec.type}", text.is_not_null() & resolved.is_null()))
+            typed += [text.alias(spec.name), resolved.alias(ID_COLUMNS[spec.type])]
+            flags.append((ID_COLUMNS[spec.type], f"unknown_{spec.type}", text.is_not_null() & resolved.is_null()))
         else:
             typed.append(text.alias(spec.name))
     frame = raw.select(typed)
@@ -168,7 +166,7 @@ def record_key_expr(descriptor: Descriptor) -> pl.Expr:
 def column_labels(descriptor: Descriptor) -> dict[str, str]:
     """Column (typed or derived) -> the Korean header a steward sees in the delivered file."""
     labels = {c.name: c.label_ko for c in descriptor.columns}
-    labels |= {_ID_COLUMNS[c.type]: c.label_ko for c in descriptor.columns if c.type in _ID_COLUMNS}
+    labels |= {ID_COLUMNS[c.type]: c.label_ko for c in descriptor.columns if c.type in ID_COLUMNS}
     labels |= {pseudonym_column(c.name): c.label_ko for c in descriptor.columns if c.personal == "pseudonymise"}
     return labels
 
@@ -208,7 +206,7 @@ def finish_failures(cells: pl.DataFrame, descriptor: Descriptor, rules: pl.DataF
 
 def _echo_values(failures: pl.DataFrame, raw: pl.DataFrame, typed: pl.DataFrame, descriptor: Descriptor) -> pl.DataFrame:
     """(_row, column) -> masked value as delivered, for the failing cells only."""
-    source_of = {_ID_COLUMNS.get(c.type, c.name): c.name for c in descriptor.columns if c.personal != "pseudonymise"}
+    source_of = {ID_COLUMNS.get(c.type, c.name): c.name for c in descriptor.columns if c.personal != "pseudonymise"}
     pseudonyms = [pseudonym_column(c.name) for c in descriptor.columns if c.personal == "pseudonymise"]
     rows = failures.select(ROW).unique()
     delivered = raw.join(rows, on=ROW, how="semi").select(ROW, *[pl.col(src).alias(col) for col, src in source_of.items()])
