@@ -199,7 +199,8 @@ def failure_trend_schema() -> pa.DataFrameSchema:
         "run_number": col(pl.Int64, "Run number (실행 번호).", checks=[pa.Check.ge(1)]),
         "dataset": text("Delivery dataset (데이터셋)."),
         **{state: count(f"Failures in state {state} in this run ({label}).")
-           for state, label in (("new", "신규"), ("persisting", "지속"), ("waived", "면제"), ("corrected", "수정"))},
+           for state, label in (("new", "신규"), ("persisting", "지속"), ("waived", "면제"), ("corrected", "수정"),
+                                ("excluded", "제외"))},
         "resolved": count("Failures of the previous version that no longer occur (해결)."),
     }
     return pa.DataFrameSchema(columns, strict=True, unique=["run_number", "dataset"], name="failure_trend",
@@ -208,7 +209,8 @@ def failure_trend_schema() -> pa.DataFrameSchema:
 
 def decisions_schema() -> pa.DataFrameSchema:
     columns = {
-        "decision_id": text("Decision id from the ledger, D-000001… (결정번호)."),
+        "decision_id": text("Decision id from the ledger, D-000001… (결정번호); may be missing or repeated on an "
+                            "`invalid` ledger row, which is reported, never fatal.", nullable=True),
         "action": text("correct, waive or exclude (조치).", isin=["correct", "waive", "exclude"], nullable=True),
         "dataset": text("Dataset of the record (데이터셋).", nullable=True),
         "source_file": text("Delivery file of the record (파일).", nullable=True),

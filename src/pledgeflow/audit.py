@@ -3,7 +3,8 @@
 Expectation suites are files in `gx/expectations/<table>.json` (GX's own suite layout: name,
 expectations[type, kwargs, meta]); each expectation's `meta.severity` is `critical` (blocks publish)
 or `warning` (reported only). GX has no cross-row expectations, so `derive_check_columns` adds
-`derived_*` columns in polars (running sums, sums of parts) that the suites expect to be 0.
+`derived_*` columns in polars (running sums, sums of parts, cross-table counts) that the suites expect
+to be 0 (or at most 0).
 
 Data Docs are built into `<version>/data_docs` and made offline-safe: GX pages load Bootstrap,
 jQuery and fonts from CDNs and its index page draws its table with that JavaScript, so every external
@@ -29,6 +30,7 @@ AUDIT_FILE = "audit.json"
 _PARTIAL_VALUES = 20
 _INDICATOR_GROUP = ["pledge_id", "subproject_id", "indicator_id"]
 _BUDGET_KEY = ["pledge_id", "subproject_id", "funding_source", "period"]
+_CELL = [*_INDICATOR_GROUP, "period"]
 
 
 class AuditFailed(Exception):
@@ -127,7 +129,8 @@ def coverage_outcomes(tables: dict[str, pl.DataFrame], suites: dict[str, dict]) 
 
 def derive_check_columns(tables: dict[str, pl.DataFrame]) -> tuple[dict[str, pl.DataFrame], list[Outcome]]:
     """Each table with its `derived_*` columns; a table whose derivation breaks becomes a critical outcome."""
-    derivations = {"indicators": derive_indicator_checks, "budget": derive_budget_checks}
+    derivations = {"indicators": derive_indicator_checks, "budget": derive_budget_checks,
+                   "indicator_holdbacks": derive_holdback_checks}
     checked, problems = {}, []
     for name, frame in tables.items():
         try:
@@ -138,7 +141,7 @@ def derive_check_columns(tables: dict[str, pl.DataFrame]) -> tuple[dict[str, pl.
 
 
 def derive_indicator_checks(frame: pl.DataFrame, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    """Differences that must be 0: cumulative vs running sum, total target vs period targets, rate vs formula."""
+    """Differences that must be 0 (cumulative vs running sum, total target vs period targets, rate vs formula) or ≤ 0."""
     # Published tables are sorted by all columns, not by period: order explicitly before the running sum.
     ordered = frame.sort([*_INDICATOR_GROUP, "period_order"])
     expected_rate = (pl.col("cumulative_actual") / pl.col("total_target") * 100).round(1)
@@ -149,6 +152,7 @@ def derive_indicator_checks(frame: pl.DataFrame, tables: dict[str, pl.DataFrame]
         (pl.col("achievement_rate_pct") - expected_rate).alias("derived_rate_minus_formula"),
         (pl.col("reported_actual") - pl.col("actual")).alias("derived_reported_minus_actual"),
         (pl.col("period").n_unique().cast(pl.Int64) - pl.len().over(_INDICATOR_GROUP).cast(pl.Int64)).alias("derived_periods_missing"),
+        (pl.col("waived_records") + pl.col("corrected_records") - pl.col("actual")).alias("derived_decided_minus_actual"),
     ).join(count_period_checks(tables.get("reconciliation")), on=cell, how="left").with_columns(
         pl.col("derived_reconciliation_rows").fill_null(0)
     )
@@ -167,6 +171,24 @@ def count_period_checks(reconciliation: pl.DataFrame | None) -> pl.DataFrame:
         .group_by("subproject_id", "indicator_id", "period")
         .agg(pl.len().cast(pl.Int64).alias("derived_reconciliation_rows"))
         .cast(schema)
+    )
+
+
+def derive_holdback_checks(frame: pl.DataFrame, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """Per cell, the most records any one rule holds back minus indicators.excluded_records (must be ≤ 0).
+
+    A cell absent from indicators counts as 0 excluded, so a hold-back nobody can see in indicators fails.
+    """
+    indicators = tables.get("indicators")
+    # a duplicated indicator key is the indicators suite's failure: take its smallest count, never multiply rows
+    excluded = (pl.DataFrame(schema={c: pl.String for c in _CELL} | {"excluded_records": pl.Int64}) if indicators is None
+                else indicators.group_by(_CELL).agg(pl.col("excluded_records").min()))
+    return (
+        frame.sort([*_CELL, "rule"])
+        .join(excluded, on=_CELL, how="left", maintain_order="left")
+        .with_columns((pl.col("held_back_records").max().over(_CELL) - pl.col("excluded_records").fill_null(0))
+                      .alias("derived_max_rule_minus_excluded"))
+        .drop("excluded_records")
     )
 
 
@@ -262,8 +284,17 @@ def describe_kwargs(kwargs: dict) -> str:
     parts += [", ".join(kwargs["column_list"])] if "column_list" in kwargs else []
     parts += [f"{kwargs[k]:g}" if isinstance(kwargs[k], float) else kwargs[k] for k in ("min_value", "max_value") if k in kwargs]
     parts += [f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in kwargs.items()
-              if k not in ("column", "column_list", "min_value", "max_value")]
+              if k not in ("column", "column_list", "min_value", "max_value", "row_condition")]
+    parts += [describe_condition(kwargs["row_condition"])] if "row_condition" in kwargs else []
     return ", ".join(str(p) for p in parts)
+
+
+def describe_condition(condition) -> str:
+    """A GX comparison Condition as `where outcome != "invalid"`; any other form as its JSON."""
+    if isinstance(condition, dict) and condition.get("type") == "comparison":
+        value = json.dumps(condition.get("parameter"), ensure_ascii=False)
+        return f"where {condition['column']['name']} {condition['operator']} {value}"
+    return f"row_condition={json.dumps(condition, ensure_ascii=False)}"
 
 
 # ---- outputs: audit.json and offline Data Docs ----------------------------------------------------------

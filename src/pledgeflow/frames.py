@@ -87,6 +87,7 @@ FAILURE_TREND_SCHEMA = {
     "persisting": pl.Int64,
     "waived": pl.Int64,
     "corrected": pl.Int64,
+    "excluded": pl.Int64,
     "resolved": pl.Int64,
 }
 

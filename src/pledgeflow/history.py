@@ -77,7 +77,7 @@ def record_run(state_dir: Path, run: dict) -> pl.DataFrame:
 
 
 TREND_FILE = "failure_trend.parquet"
-TREND_STATES = ("new", "persisting", "waived", "corrected")
+TREND_STATES = ("new", "persisting", "waived", "corrected", "excluded")
 
 
 def count_trend(failures: pl.DataFrame, previous: pl.DataFrame | None, run_number: int, datasets: tuple[str, ...]) -> pl.DataFrame:
