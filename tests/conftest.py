@@ -27,6 +27,22 @@ def tree_digest(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.fixture(scope="session")
+def catalog():
+    """The repo's catalog and descriptors."""
+    from pledgeflow.catalog import load_catalog
+
+    return load_catalog(REPO / "schemas")
+
+
+@pytest.fixture(scope="session")
+def report(catalog):
+    """The bundled pledge card's register, loaded."""
+    from pledgeflow.reported import load_report
+
+    return load_report(REPO / "raw" / "reported", catalog, REPO / "schemas")
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     return copy_project(tmp_path / "project")

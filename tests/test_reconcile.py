@@ -8,7 +8,6 @@ import polars as pl
 import pytest
 
 from pledgeflow import pipeline, report_checks
-from pledgeflow.catalog import load_catalog
 from pledgeflow.frames import INDICATORS_SCHEMA, RECONCILIATION_SCHEMA, conform
 from pledgeflow.reconcile import (
     check_report_arithmetic,
@@ -17,22 +16,11 @@ from pledgeflow.reconcile import (
     reconcile_all,
     reconcile_records,
 )
-from pledgeflow.reported import load_report
 from pledgeflow.settings import Settings
 from tests.conftest import copy_project
-from tests.test_report_checks import REPO, SCHEMAS, row, small_report
+from tests.test_report_checks import row, small_report
 
 STATUSES = {"match", "mismatch", "not_reported", "malformed"}
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    return load_catalog(SCHEMAS)
-
-
-@pytest.fixture(scope="module")
-def report(catalog):
-    return load_report(REPO / "raw" / "reported", catalog, SCHEMAS)
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,7 @@ import shutil
 from pathlib import Path
 
 import polars as pl
-import pytest
 
-from pledgeflow.catalog import load_catalog
 from pledgeflow.report_checks import (
     check_report_arithmetic,
     check_report_consistency,
@@ -18,16 +16,6 @@ from pledgeflow.reported import load_report
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMAS = REPO / "schemas"
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    return load_catalog(SCHEMAS)
-
-
-@pytest.fixture(scope="module")
-def report(catalog):
-    return load_report(REPO / "raw" / "reported", catalog, SCHEMAS)
 
 
 def small_report(tmp_path: Path, catalog, **files: str):

@@ -10,22 +10,11 @@ import pandera.polars as pa
 import polars as pl
 import pytest
 
-from pledgeflow.catalog import load_catalog
 from pledgeflow.frames import BUDGET_SCHEMA
 from pledgeflow.reported import ReportError, build_budget_table, load_report, report_results, report_targets
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMAS = REPO / "schemas"
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    return load_catalog(SCHEMAS)
-
-
-@pytest.fixture(scope="module")
-def report(catalog):
-    return load_report(REPO / "raw" / "reported", catalog, SCHEMAS)
 
 
 def register(tmp_path: Path, encoding: str = "utf-8-sig", **files: str) -> Path:

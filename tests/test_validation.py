@@ -239,7 +239,7 @@ def test_no_personal_number_survives_anywhere_in_the_failures_frame():
         placement(birth_year=MOBILE),  # a phone number typed into a number cell
         placement(hire_date="8001011234567"),  # a resident number typed into a date cell
         placement(person_key=RESIDENT, employer_brn="1"),  # a resident number used as the person key
-        placement(employer_name_ko=f"대표 {MOBILE}", event_id=f"02-123-4567", hire_date="2017. 1. 1."),
+        placement(employer_name_ko=f"대표 {MOBILE}", event_id="02-123-4567", hire_date="2017. 1. 1."),
     ]
     failures = validate("placements", rows).failures
     assert failures.height >= len(rows)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,6 @@ import polars as pl
 import pytest
 
 from pledgeflow import ingest
-from tests.conftest import copy_project
 from tests.test_operations import hold_lock_in_another_process
 
 pytestmark = pytest.mark.slow
