@@ -55,3 +55,47 @@ def prefect_server():
 
     with prefect_test_harness(server_startup_timeout=180):
         yield
+
+
+# ---- shared by test_audit.py and test_audit_docs.py ----------------------------------------------------
+
+
+def has_external_reference(text: str) -> bool:
+    """What a browser would fetch: a URL with a scheme, or a protocol-relative //host in an attribute or CSS url()."""
+    import re
+
+    return bool(re.search(r"https?://|(?:src|href|action)\s*=\s*[\"']?//|url\(\s*[\"']?//", text, re.I))
+
+
+# ---- shared by test_review.py and test_review_html.py --------------------------------------------------
+
+PLACEMENTS_FILE = "placements/2019_채용실적.csv"
+
+
+def failure(row: int | None, rule: str, column: str | None, state: str = "new", dataset: str = "placements",
+            source_file: str = PLACEMENTS_FILE, value: str | None = "v") -> dict:
+    return {"dataset": dataset, "source_file": source_file, "source_row": row, "record_key": f"key{row}",
+            "record_id": f"{row or 0:016x}", "column": column, "rule": rule, "value": value, "severity": "error",
+            "message_ko": f"[{column}] 규칙 {rule} 위반", "message_en": f"[{column}] broke {rule}",
+            "fingerprint": f"fp-{row}-{rule}", "first_seen_run": 1, "state": state}
+
+
+def failures(*rows: dict):
+    import polars as pl
+
+    from pledgeflow.frames import VALIDATION_FAILURES_SCHEMA
+
+    return pl.DataFrame(list(rows), schema=VALIDATION_FAILURES_SCHEMA)
+
+
+def placement(row: int, note: str | None = "-", event_id: str | None = "TC-2019-01") -> dict:
+    return {"source_file": PLACEMENTS_FILE, "source_row": row, "row_digest": f"{row:064x}", "person_id": f"p_{row:020x}",
+            "birth_year": "1966", "employer_brn": "1178114553", "employer_name_ko": "대방시큐리티(주)",
+            "hire_date": "2019. 2. 30.", "subproject_name_ko": "중장년 일자리", "channel_name_ko": "교육과정",
+            "event_id": event_id, "note_ko": note}
+
+
+def delivered(*rows: dict) -> dict:
+    import polars as pl
+
+    return {"placements": pl.DataFrame(list(rows), schema_overrides={"source_row": pl.Int64})}

@@ -1,10 +1,10 @@
-"""The Great Expectations audit of a candidate version: suites, derived checks, offline Data Docs, blocking."""
+"""The Great Expectations audit of a candidate version: suites, derived checks, blocking, audit.json and
+Data Docs end to end (the offline rewrite and our index page: test_audit_docs.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import subprocess
 import sys
 import time
@@ -16,11 +16,9 @@ import pytest
 from pledgeflow import audit, publish
 from pledgeflow.audit import AuditFailed, audit_version
 from pledgeflow.frames import CURATED_SCHEMAS, conform
-from tests.conftest import REPO, copy_project
+from tests.conftest import REPO, copy_project, has_external_reference
 
 SUITES = REPO / "gx"
-# What a browser would fetch: a URL with a scheme, or a protocol-relative //host in an attribute or CSS url().
-_EXTERNAL = re.compile(r"https?://|(?:src|href|action)\s*=\s*[\"']?//|url\(\s*[\"']?//", re.I)
 
 
 def make_tables() -> dict[str, pl.DataFrame]:
@@ -150,16 +148,6 @@ def test_derived_columns_check_budget_totals_against_their_parts():
     assert grand["derived_total_minus_subproject_sum"].to_list() == [0, -6]
 
 
-def test_offline_rewrite_removes_every_external_reference():
-    page = ('<html><head><link rel="stylesheet" href="https://cdn.example/b.css"/><script src="//cdn.example/j.js"></script>'
-            "<style>.x{background:url('https://s3.example/logo.png')}</style></head><body>"
-            '<img src="https://s3.example/l.png"><a href="https://greatexpectations.io">GX</a>'
-            "<script>$('#t').bootstrapTable({})</script><p>값</p></body></html>")
-    cleaned = audit.offline_text(page, is_page=True)
-    assert not _EXTERNAL.search(cleaned)
-    assert "<script" not in cleaned and "<p>값</p>" in cleaned and "<style>/* pledgeflow" in cleaned
-
-
 # ---- with Great Expectations (each audit ~1-3 s after a one-off 6-7 s import) ------------------------------
 
 
@@ -177,7 +165,7 @@ def test_valid_version_passes_and_writes_audit_json_and_offline_docs(tmp_path):
     assert result.docs_index == docs / "index.html" and (docs / "index.html").exists()
     pages = sorted(docs.rglob("*.html"))
     assert any("validations" in p.parts for p in pages) and any("expectations" in p.parts for p in pages)
-    offenders = [p.relative_to(docs) for p in pages + sorted(docs.rglob("*.css")) if _EXTERNAL.search(p.read_text(encoding="utf-8"))]
+    offenders = [p.relative_to(docs) for p in pages + sorted(docs.rglob("*.css")) if has_external_reference(p.read_text(encoding="utf-8"))]
     assert offenders == []
     assert [p.name for p in (docs / "static").rglob("*") if p.is_file()] == ["favicon.ico"]  # unused GX assets dropped
 

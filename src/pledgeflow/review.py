@@ -8,15 +8,13 @@ Everything exported passes two vectorised guards first: `mask_personal_numbers` 
 masked already; this is the last line of defence) and `neutralise_formula`, which puts a `'` before
 any text starting with `=`, `+`, `-`, `@`, tab or CR so that no spreadsheet executes it — the HTML
 too, because stewards paste it into Excel. A delivered "-" (none) therefore shows as "'-".
-The HTML page is self-contained (inline CSS and JS, a CSP that forbids any network request), as
-district networks have no internet access. Identical inputs give identical bytes.
+The HTML page is written by `pledgeflow.review_html`, which also holds the `Table` both writers take.
+Identical inputs give identical bytes.
 """
 
 from __future__ import annotations
 
-import html
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -26,15 +24,14 @@ import xlsxwriter
 from pledgeflow.catalog import Catalog, Descriptor, pseudonym_column
 from pledgeflow.frames import VALIDATION_FAILURES_SCHEMA, conform
 from pledgeflow.privacy import mask_personal_numbers
+from pledgeflow.review_html import LIST_SEPARATOR, STATES, Table, write_html
 
 WORKBOOK_FILE = "review_pack.xlsx"
 HTML_FILE = "review_pack.html"
 # a fixed creation date: xlsxwriter would otherwise stamp the wall clock and no two packs would match
 FIXED_CREATED = datetime(2000, 1, 1)
 RECORD_KEYS = ["source_file", "source_row"]
-STATES = {"new": "신규", "persisting": "지속", "waived": "예외 인정", "corrected": "정정", "resolved": "해소", "excluded": "제외"}
 SUMMARY_STATES = ("new", "persisting", "waived", "corrected")
-LIST_SEPARATOR = "; "
 DELIVERED_PREFIX = "delivered."  # keeps delivered columns apart from the pack's own columns
 LABELS = {  # column -> (Korean, English) header
     "dataset": ("데이터셋", "dataset"), "dataset_title_ko": ("자료명", "title"), "rule": ("규칙", "rule"),
@@ -47,16 +44,6 @@ LABELS = {  # column -> (Korean, English) header
     "states": ("상태", "states"), "fingerprints": ("실패 지문", "fingerprints"),
 } | {state: (ko, state) for state, ko in STATES.items()}
 WRAPPED = {"message_ko", "message_en", "messages_ko", "messages_en"}
-
-
-@dataclass(frozen=True)
-class Table:
-    """One exported table: an export-ready frame and a (Korean, English) header per column."""
-
-    title_ko: str
-    title_en: str
-    frame: pl.DataFrame
-    headers: tuple[tuple[str, str], ...]
 
 
 def neutralise_formula(expr: pl.Expr) -> pl.Expr:
@@ -272,83 +259,6 @@ def write_workbook(path: Path, summary: list[Table], per_dataset: list[Table], r
     for table in per_dataset:
         write_dataset_sheet(workbook, formats, table, sheet_name(table.title_ko, used))
     workbook.close()
-
-
-def escape_html(expr: pl.Expr) -> pl.Expr:
-    """html.escape as a polars expression (& first, so nothing is escaped twice)."""
-    pairs = [("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;")]
-    for raw, escaped in pairs:
-        expr = expr.str.replace_all(raw, escaped, literal=True)
-    return expr
-
-
-def html_rows(frame: pl.DataFrame, with_filters: bool) -> str:
-    """<tr> per row, every value escaped; record rows carry their rules and states for the filters."""
-    if not frame.height:
-        return ""
-    numeric = {c for c, dtype in frame.schema.items() if dtype.is_numeric()}
-    cells = [pl.format('<td class="n">{}</td>' if c in numeric else "<td>{}</td>",
-                       escape_html(pl.col(c).cast(pl.String).fill_null(""))) for c in frame.columns]
-    opener = (pl.format('<tr data-rules="{}" data-states="{}">', escape_html(pl.col("rules").fill_null("")),
-                        escape_html(pl.col("states").fill_null(""))) if with_filters else pl.lit("<tr>"))
-    return frame.select(pl.concat_str([opener, *cells, pl.lit("</tr>")]).str.join("\n")).item()
-
-
-def html_table(table: Table, with_filters: bool = False) -> str:
-    heads = "".join(f"<th>{html.escape(ko)}<br><small>{html.escape(en)}</small></th>" for ko, en in table.headers)
-    return f'<div class="wrap"><table><thead><tr>{heads}</tr></thead><tbody>\n{html_rows(table.frame, with_filters)}\n</tbody></table></div>'
-
-
-def html_options(frame: pl.DataFrame, column: str, labels: dict[str, str] | None = None) -> str:
-    """<option>s for the distinct entries of a '; '-joined list column, shown as 'Korean (value)' when known."""
-    if not frame.height:
-        return ""
-    values = frame.select(pl.col(column).str.split(LIST_SEPARATOR).explode().drop_nulls().unique().sort())
-    korean = pl.col(column).replace_strict(labels or {}, default=None, return_dtype=pl.String)
-    shown = pl.when(korean.is_null()).then(pl.col(column)).otherwise(pl.format("{} ({})", korean, pl.col(column)))
-    options = pl.format('<option value="{}">{}</option>', escape_html(pl.col(column)), escape_html(shown))
-    return values.select(options.str.join("")).item() or ""
-
-
-def html_dataset(table: Table) -> str:
-    return (
-        f'<section class="dataset"><h2>{html.escape(table.title_ko)} ({html.escape(table.title_en)})</h2>'
-        '<div class="filters"><label>검색 (Search) <input type="search" class="f-text"></label> '
-        f'<label>규칙 (Rule) <select class="f-rule"><option value="">전체 (All)</option>{html_options(table.frame, "rules")}</select></label> '
-        f'<label>상태 (State) <select class="f-state"><option value="">전체 (All)</option>{html_options(table.frame, "states", STATES)}</select></label> '
-        f'<span>표시 (Shown): <b class="f-count">{table.frame.height}</b> / {table.frame.height}</span></div>'
-        f"{html_table(table, with_filters=True)}</section>"
-    )
-
-
-PAGE_CSS = """body{font-family:"Malgun Gothic","Apple SD Gothic Neo",sans-serif;margin:1.5em;color:#222}
-table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #bbb;padding:3px 6px;vertical-align:top;white-space:pre-line}
-th{background:#dde7f0;position:sticky;top:0}th small{color:#555;font-weight:normal}td.n{text-align:right}
-.wrap{overflow:auto;max-height:80vh;margin-bottom:1.5em}.filters{margin:.5em 0}.filters label{margin-right:1em}"""
-PAGE_JS = """document.querySelectorAll("section.dataset").forEach(function(sec){
-var q=sec.querySelector(".f-text"),r=sec.querySelector(".f-rule"),s=sec.querySelector(".f-state"),n=sec.querySelector(".f-count");
-function has(list,v){return !v||list.split("; ").indexOf(v)>=0;}
-function apply(){var t=q.value.trim().toLowerCase(),shown=0;
-sec.querySelectorAll("tbody tr").forEach(function(tr){
-var ok=(!t||tr.textContent.toLowerCase().indexOf(t)>=0)&&has(tr.dataset.rules,r.value)&&has(tr.dataset.states,s.value);
-tr.hidden=!ok;if(ok){shown++;}});n.textContent=shown;}
-[q,r,s].forEach(function(el){el.addEventListener("input",apply);el.addEventListener("change",apply);});});"""
-# the CSP forbids every fetch, image, font or script from anywhere: the page must work offline
-PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
-
-
-def write_html(path: Path, summary: list[Table], per_dataset: list[Table], run_id: str) -> None:
-    summary_html = "".join(f"<h3>{html.escape(t.title_ko)} ({html.escape(t.title_en)})</h3>{html_table(t)}" for t in summary)
-    page = (
-        '<!DOCTYPE html>\n<html lang="ko"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{PAGE_CSP}">'
-        f"<title>검증 실패 검토 자료 (Validation review pack) {html.escape(run_id)}</title><style>{PAGE_CSS}</style></head><body>"
-        f"<h1>검증 실패 검토 자료 (Validation review pack)</h1><p>실행 (Run): {html.escape(run_id)}</p>"
-        "<p>수식으로 보이는 값은 앞에 ' 를 붙였습니다 (values that look like formulas start with ').</p>"
-        f"<h2>요약 (Summary)</h2>{summary_html}{''.join(html_dataset(t) for t in per_dataset)}"
-        f"<script>{PAGE_JS}</script></body></html>\n"
-    )
-    path.write_text(page, encoding="utf-8")
 
 
 def write_review_pack(folder: Path, failures: pl.DataFrame, delivered: dict[str, pl.DataFrame], catalog: Catalog,

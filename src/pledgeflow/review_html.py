@@ -1,0 +1,108 @@
+"""The review pack's offline HTML page: summary tables, then per dataset a filterable table of failing records.
+
+District networks have no internet access, so the page is self-contained: inline CSS and JS and a
+Content-Security-Policy that forbids any network request. Every value is HTML-escaped (a vectorised
+`escape_html`); the tables arrive export-safe from `pledgeflow.review` (masked, formulas neutralised).
+Each record row carries its rules and states for the search, rule and state filters.
+
+`pledgeflow.review` imports this module, so what both writers share lives here: `Table`, the state
+labels `STATES` and the `LIST_SEPARATOR` of the rules/states/fingerprints lists.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+STATES = {"new": "신규", "persisting": "지속", "waived": "예외 인정", "corrected": "정정", "resolved": "해소", "excluded": "제외"}
+LIST_SEPARATOR = "; "  # PAGE_JS splits the lists on this same separator
+
+
+@dataclass(frozen=True)
+class Table:
+    """One exported table: an export-ready frame and a (Korean, English) header per column."""
+
+    title_ko: str
+    title_en: str
+    frame: pl.DataFrame
+    headers: tuple[tuple[str, str], ...]
+
+
+def escape_html(expr: pl.Expr) -> pl.Expr:
+    """html.escape as a polars expression (& first, so nothing is escaped twice)."""
+    pairs = [("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;")]
+    for raw, escaped in pairs:
+        expr = expr.str.replace_all(raw, escaped, literal=True)
+    return expr
+
+
+def html_rows(frame: pl.DataFrame, with_filters: bool) -> str:
+    """<tr> per row, every value escaped; record rows carry their rules and states for the filters."""
+    if not frame.height:
+        return ""
+    numeric = {c for c, dtype in frame.schema.items() if dtype.is_numeric()}
+    cells = [pl.format('<td class="n">{}</td>' if c in numeric else "<td>{}</td>",
+                       escape_html(pl.col(c).cast(pl.String).fill_null(""))) for c in frame.columns]
+    opener = (pl.format('<tr data-rules="{}" data-states="{}">', escape_html(pl.col("rules").fill_null("")),
+                        escape_html(pl.col("states").fill_null(""))) if with_filters else pl.lit("<tr>"))
+    return frame.select(pl.concat_str([opener, *cells, pl.lit("</tr>")]).str.join("\n")).item()
+
+
+def html_table(table: Table, with_filters: bool = False) -> str:
+    heads = "".join(f"<th>{html.escape(ko)}<br><small>{html.escape(en)}</small></th>" for ko, en in table.headers)
+    return f'<div class="wrap"><table><thead><tr>{heads}</tr></thead><tbody>\n{html_rows(table.frame, with_filters)}\n</tbody></table></div>'
+
+
+def html_options(frame: pl.DataFrame, column: str, labels: dict[str, str] | None = None) -> str:
+    """<option>s for the distinct entries of a '; '-joined list column, shown as 'Korean (value)' when known."""
+    if not frame.height:
+        return ""
+    values = frame.select(pl.col(column).str.split(LIST_SEPARATOR).explode().drop_nulls().unique().sort())
+    korean = pl.col(column).replace_strict(labels or {}, default=None, return_dtype=pl.String)
+    shown = pl.when(korean.is_null()).then(pl.col(column)).otherwise(pl.format("{} ({})", korean, pl.col(column)))
+    options = pl.format('<option value="{}">{}</option>', escape_html(pl.col(column)), escape_html(shown))
+    return values.select(options.str.join("")).item() or ""
+
+
+def html_dataset(table: Table) -> str:
+    return (
+        f'<section class="dataset"><h2>{html.escape(table.title_ko)} ({html.escape(table.title_en)})</h2>'
+        '<div class="filters"><label>검색 (Search) <input type="search" class="f-text"></label> '
+        f'<label>규칙 (Rule) <select class="f-rule"><option value="">전체 (All)</option>{html_options(table.frame, "rules")}</select></label> '
+        f'<label>상태 (State) <select class="f-state"><option value="">전체 (All)</option>{html_options(table.frame, "states", STATES)}</select></label> '
+        f'<span>표시 (Shown): <b class="f-count">{table.frame.height}</b> / {table.frame.height}</span></div>'
+        f"{html_table(table, with_filters=True)}</section>"
+    )
+
+
+PAGE_CSS = """body{font-family:"Malgun Gothic","Apple SD Gothic Neo",sans-serif;margin:1.5em;color:#222}
+table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #bbb;padding:3px 6px;vertical-align:top;white-space:pre-line}
+th{background:#dde7f0;position:sticky;top:0}th small{color:#555;font-weight:normal}td.n{text-align:right}
+.wrap{overflow:auto;max-height:80vh;margin-bottom:1.5em}.filters{margin:.5em 0}.filters label{margin-right:1em}"""
+PAGE_JS = """document.querySelectorAll("section.dataset").forEach(function(sec){
+var q=sec.querySelector(".f-text"),r=sec.querySelector(".f-rule"),s=sec.querySelector(".f-state"),n=sec.querySelector(".f-count");
+function has(list,v){return !v||list.split("; ").indexOf(v)>=0;}
+function apply(){var t=q.value.trim().toLowerCase(),shown=0;
+sec.querySelectorAll("tbody tr").forEach(function(tr){
+var ok=(!t||tr.textContent.toLowerCase().indexOf(t)>=0)&&has(tr.dataset.rules,r.value)&&has(tr.dataset.states,s.value);
+tr.hidden=!ok;if(ok){shown++;}});n.textContent=shown;}
+[q,r,s].forEach(function(el){el.addEventListener("input",apply);el.addEventListener("change",apply);});});"""
+# the CSP forbids every fetch, image, font or script from anywhere: the page must work offline
+PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
+
+
+def write_html(path: Path, summary: list[Table], per_dataset: list[Table], run_id: str) -> None:
+    summary_html = "".join(f"<h3>{html.escape(t.title_ko)} ({html.escape(t.title_en)})</h3>{html_table(t)}" for t in summary)
+    page = (
+        '<!DOCTYPE html>\n<html lang="ko"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{PAGE_CSP}">'
+        f"<title>검증 실패 검토 자료 (Validation review pack) {html.escape(run_id)}</title><style>{PAGE_CSS}</style></head><body>"
+        f"<h1>검증 실패 검토 자료 (Validation review pack)</h1><p>실행 (Run): {html.escape(run_id)}</p>"
+        "<p>수식으로 보이는 값은 앞에 ' 를 붙였습니다 (values that look like formulas start with ').</p>"
+        f"<h2>요약 (Summary)</h2>{summary_html}{''.join(html_dataset(t) for t in per_dataset)}"
+        f"<script>{PAGE_JS}</script></body></html>\n"
+    )
+    path.write_text(page, encoding="utf-8")

@@ -1,0 +1,32 @@
+"""Tests for the review pack's HTML page: offline, filterable, every delivered value escaped."""
+
+from __future__ import annotations
+
+import html
+
+import polars as pl
+
+from pledgeflow.review import write_review_pack
+from pledgeflow.review_html import escape_html
+from tests.conftest import delivered, failure, failures, placement
+
+
+def test_escape_html_matches_html_escape_without_double_escaping():
+    values = ['<a href="x">&amp;</a>', "it's & <b>", "평문", ""]
+    out = pl.select(escape_html(pl.Series(values, dtype=pl.String))).to_series().to_list()
+    assert out == [html.escape(v) for v in values]
+
+
+def test_html_is_offline_filterable_and_escaped(tmp_path, catalog):
+    table = failures(failure(11, "parse_date", "hire_date"), failure(12, "required", "person_id", state="persisting"))
+    rows = delivered(placement(11, note="<script>alert(1)</script>"), placement(12))
+    page = write_review_pack(tmp_path, table, rows, catalog, "r")["html"].read_text(encoding="utf-8")
+    for reference in ("http://", "https://", "//cdn", "<script src", "<link", "src=", "href=", "url(", "@import"):
+        assert reference not in page
+    assert page.count("<script") == 1  # our inline script only: the delivered one is escaped
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert page.count('type="search"') == len(catalog.descriptors)
+    assert '<option value="required">required</option>' in page
+    assert '<option value="persisting">지속 (persisting)</option>' in page
+    assert '<tr data-rules="required" data-states="persisting">' in page
+    assert "검색 (Search)" in page and "규칙 (Rule)" in page and "상태 (State)" in page
