@@ -9,14 +9,15 @@ file-system errors are retried: a data problem does not go away by trying again.
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
+from prefect.states import Failed
 
-from pledgeflow import pipeline, reporting
+from pledgeflow import operations, pipeline, reporting
 from pledgeflow.settings import Settings
 
 
@@ -72,8 +73,8 @@ def settle_deliveries(results, catalog, settings, run):
 
 
 @step
-def guard_thresholds(settled, catalog):
-    pipeline.guard_thresholds(settled, catalog)
+def check_thresholds(settled, catalog):
+    return pipeline.check_thresholds(settled, catalog)
 
 
 @io_step
@@ -107,7 +108,10 @@ def make_manifest(run, deliveries, settled, status, reused):
 
 @io_step
 def publish_tables(run, settings, tables, manifest, settled, catalog):
-    result = pipeline.publish_tables(run, settings, tables, manifest, settled, catalog)
+    try:
+        result = pipeline.publish_tables(run, settings, tables, manifest, settled, catalog)
+    except operations.AuditBlocked as blocked:  # a verdict on the data, not a crash: no traceback
+        return blocked
     get_run_logger().info("published %s at %s", result.version, result.path)
     return result
 
@@ -130,6 +134,12 @@ def report_run(summary, tables):
                          key="pledgeflow-review-pack")
     create_link_artifact(reporting.file_link(summary["data_docs"]), link_text="Data Docs (audit)",
                          key="pledgeflow-data-docs")
+
+
+def refuse(verdict: Exception):
+    """End the run Failed with a plain message (a blocked run is a verdict on the data, not a crash)."""
+    get_run_logger().error("%s", verdict)
+    return Failed(message=str(verdict), data=verdict)
 
 
 class StepClock:
@@ -155,7 +165,11 @@ def nightly(root: str | None = None, full: bool = False, wait_seconds: float = 0
     """
     settings = Settings.from_root(root)
     clock = StepClock()
-    with pipeline.hold_run_lock(settings, wait_seconds):
+    with ExitStack() as held:
+        try:
+            held.enter_context(pipeline.hold_run_lock(settings, wait_seconds))
+        except operations.RunInProgress as busy:
+            return refuse(busy)
         run = pipeline.start_run(settings)
         try:
             with clock.step("discover"):
@@ -171,7 +185,10 @@ def nightly(root: str | None = None, full: bool = False, wait_seconds: float = 0
                 reused = sorted(r.source_file for r, _, was_reused in ingested if was_reused)
             with clock.step("settle"):
                 settled = settle_deliveries(results, catalog, settings, run)
-                guard_thresholds(settled, catalog)
+                if breaches := check_thresholds(settled, catalog):
+                    blocked = operations.RunBlocked("; ".join(breaches))
+                    pipeline.fail_run(run, settings, blocked, clock.seconds)
+                    return refuse(blocked)
             with clock.step("aggregate"):
                 report = read_report(settings, catalog)
                 indicators = compute_indicators(settled, report, catalog)
@@ -182,6 +199,9 @@ def nightly(root: str | None = None, full: bool = False, wait_seconds: float = 0
                                         clock.seconds, len(reused))
                 manifest = make_manifest(run, deliveries, settled, "published", reused)
                 published = publish_tables(run, settings, tables, manifest, settled, catalog)
+            if isinstance(published, operations.AuditBlocked):
+                pipeline.fail_run(run, settings, published, clock.seconds)
+                return refuse(published)
             prune_cache(settings, [key for _, key, _ in ingested])
         except Exception as exc:
             pipeline.fail_run(run, settings, exc, clock.seconds)

@@ -22,7 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from pledgeflow.cli_review import review_app
-from pledgeflow.operations import EXIT_BLOCKED, EXIT_FAILED
+from pledgeflow.operations import EXIT_AUDIT, EXIT_BLOCKED, EXIT_BUSY, EXIT_FAILED
 from pledgeflow.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="pledgeflow: track pledge indicators from their records.")
@@ -61,7 +61,9 @@ def run(
     if not state.is_completed():
         error = state.result(raise_on_failure=False)
         code = getattr(error, "exit_code", EXIT_FAILED)
-        console.print(f"[bold red]Run {'blocked' if code == EXIT_BLOCKED else 'not completed'}[/] (exit {code}): {escape(str(error))}")
+        what = {EXIT_BLOCKED: "blocked by a data threshold", EXIT_AUDIT: "blocked by the audit",
+                EXIT_BUSY: "not started"}.get(code, "failed")
+        console.print(f"[bold red]Run {what}[/] (exit {code}): {escape(str(error))}")
         console.print("Nothing was published; the previous curated version is still current.")
         raise typer.Exit(code)
     summary = state.result()

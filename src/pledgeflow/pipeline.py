@@ -102,11 +102,9 @@ def settle_deliveries(results: list[DeliveryResult], catalog: Catalog, settings:
                           settings.raw_dir / "decisions", run.local_date)
 
 
-def guard_thresholds(settled: Settled, catalog: Catalog) -> None:
-    """Raise RunBlocked (nothing is published) when a dataset is past its limits."""
-    breaches = operations.check_thresholds(settled.file_counts, settled.failures, catalog)
-    if breaches.height:
-        raise operations.RunBlocked("; ".join(breaches["message"].to_list()))
+def check_thresholds(settled: Settled, catalog: Catalog) -> list[str]:
+    """Why the run must not publish (a dataset past its limits), or an empty list."""
+    return operations.check_thresholds(settled.file_counts, settled.failures, catalog)["message"].to_list()
 
 
 def read_report(settings: Settings, catalog: Catalog) -> Report:
