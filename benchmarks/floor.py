@@ -1,0 +1,204 @@
+"""The floor: what polars alone does with the same deliveries, no framework.
+
+Reads the same files as the pipeline (CSV in CP949 / UTF-8 / UTF-8-BOM with a title line or not, XLSX),
+finds the header row among the first rows, names columns through the descriptors' Korean aliases,
+parses Korean numbers and dates, applies the same checks as the pandera schemas and the cross-dataset
+checks (events cited and preceding the hire, mid-career age band, duplicates), pseudonymises person
+keys with the same keyed hash, and computes the record columns of the indicator table (actual,
+cumulative_actual, excluded_records per sub-project and period). No pandera, no Prefect, no failure
+report, no publish: the pipeline's extra cost over this is the price of those.
+
+Parsing reuses `pledgeflow.korean` and `pledgeflow.privacy` (plain polars expressions), so both sides
+parse the same way; the checks and the reading are written here from scratch.
+
+    uv run python -m benchmarks.floor /tmp/pledgeflow-bench/p1m [--out indicators.parquet]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from pledgeflow import korean
+from pledgeflow.catalog import Catalog, Descriptor, load_catalog, normalise_label
+from pledgeflow.privacy import contains_personal_number, keyed_digest
+from pledgeflow.settings import DEVELOPMENT_PSEUDONYM_KEY
+
+EVENT_DATASETS = {"training_cohorts": ("cohort_id", "start_date"), "job_fairs": ("fair_id", "fair_date")}
+BRN_WEIGHTS = (1, 3, 7, 1, 3, 7, 1, 3, 5)
+
+
+def read_text_frame(path: Path, descriptor: Descriptor, source_file: str) -> pl.DataFrame:
+    """A delivery as text columns named canonically, with source_file and source_row (as Excel numbers rows)."""
+    if path.suffix.lower() == ".xlsx":
+        grid = pl.read_excel(path, engine="calamine", has_header=False, drop_empty_rows=False,
+                             read_options={"skip_rows": 0, "dtypes": "string"})
+    else:
+        grid = read_csv_grid(path.read_bytes())
+    aliases = descriptor.header_aliases
+    header = next(i for i, row in enumerate(grid.head(10).iter_rows())
+                  if sum(normalise_label(c or "") in aliases for c in row) >= 2)
+    names = {col: aliases.get(normalise_label(cell or "")) for col, cell in zip(grid.columns, grid.row(header))}
+    body = grid.slice(header + 1).with_row_index("source_row", offset=header + 2)
+    return body.select(
+        *(pl.col(col).alias(name) for col, name in names.items() if name),
+        *(pl.lit(None, pl.String).alias(c.name) for c in descriptor.columns if c.name not in names.values()),
+        pl.lit(source_file).alias("source_file"), pl.col("source_row").cast(pl.Int64),
+    ).filter(~pl.all_horizontal(korean.clean_text(pl.col(c.name)).is_null() for c in descriptor.columns))
+
+
+def read_csv_grid(data: bytes) -> pl.DataFrame:
+    """All cells as text; CP949 and BOM files are transcoded to UTF-8 first (polars reads UTF-8 only)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    else:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            data = data.decode("cp949").encode("utf-8")
+    width = max(line.count(b",") for line in data[:65536].splitlines()[:10]) + 1
+    return pl.read_csv(data, has_header=False, schema={f"column_{i}": pl.String for i in range(width)},
+                       missing_columns="insert", truncate_ragged_lines=True)
+
+
+def text(name: str) -> pl.Expr:
+    raw = pl.col(name)
+    return pl.when(korean.is_none_marker(raw)).then(None).otherwise(korean.clean_text(raw))
+
+
+def lookup(name: str, mapping: dict[str, str]) -> pl.Expr:
+    label = text(name).str.replace_all(r"\s+", "").str.replace_all("[ㆍ・]", "·").str.to_lowercase()
+    return label.replace_strict(mapping, default=None, return_dtype=pl.String)
+
+
+def brn_ok(brn: pl.Expr) -> pl.Expr:
+    digits = [brn.str.slice(i, 1).cast(pl.Int64, strict=False) for i in range(10)]
+    total = pl.sum_horizontal([d * w for d, w in zip(digits, BRN_WEIGHTS)]) + (digits[8] * 5) // 10
+    return brn.str.contains(r"^[0-9]{10}$") & (((10 - total % 10) % 10) == digits[9])
+
+
+def typed_placements(raw: pl.DataFrame, catalog: Catalog, key: str, term: tuple[date, date]) -> pl.DataFrame:
+    """Typed columns first, then checks over them: each cell is parsed once (eager selects do not share
+    sub-expressions, so checking `parse_date(text)` again would parse again)."""
+    typed = raw.select(
+        "source_file", "source_row", text("person_key").alias("person"),
+        korean.parse_int(pl.col("birth_year")).alias("birth_year"),
+        text("employer_brn").str.replace_all(r"[-\s]", "").alias("employer_brn"),
+        korean.parse_date(pl.col("hire_date")).alias("hire_date"),
+        lookup("subproject_name_ko", catalog.subproject_aliases).alias("subproject_id"),
+        lookup("channel_name_ko", catalog.channel_aliases).alias("channel_id"),
+        text("event_id").alias("event_id"), contains_personal_number(text("note_ko")).alias("personal"),
+    )
+    birth, brn, hire = pl.col("birth_year"), pl.col("employer_brn"), pl.col("hire_date")
+    bad = (
+        pl.col("person").is_null() | birth.is_null() | ~birth.is_between(1930, 2010) | brn.is_null() | ~brn_ok(brn)
+        | hire.is_null() | ~hire.is_between(*term) | pl.col("subproject_id").is_null() | pl.col("channel_id").is_null()
+        | pl.col("personal")
+    )
+    return typed.select(
+        "source_file", "source_row", keyed_digest(pl.col("person"), key).alias("person_id"), "birth_year", "employer_brn",
+        "hire_date", "subproject_id", "channel_id", "event_id", bad.fill_null(True).alias("bad"),
+    )
+
+
+def typed_events(raw: pl.DataFrame, dataset: str, catalog: Catalog, term: tuple[date, date]) -> pl.DataFrame:
+    id_column, date_column = EVENT_DATASETS[dataset]
+    ints = ("enrolled_count", "completed_count") if dataset == "training_cohorts" else ("firm_count", "participant_count")
+    dates = (date_column, "end_date") if dataset == "training_cohorts" else (date_column,)
+    names = ("course_name_ko",) if dataset == "training_cohorts" else ("fair_name_ko",)
+    typed = raw.select(
+        "source_file", "source_row", text(id_column).alias("event_id"),
+        lookup("subproject_name_ko", catalog.subproject_aliases).alias("subproject_id"),
+        *(text(n).alias(n) for n in names), contains_personal_number(text("note_ko")).alias("personal"),
+        *(korean.parse_int(pl.col(c)).alias(c) for c in ints), *(korean.parse_date(pl.col(c)).alias(c) for c in dates),
+    )
+    when = pl.col(date_column)
+    bad = (pl.col("event_id").is_null() | (pl.col("event_id").str.len_chars() > 40) | when.is_null() | ~when.is_between(*term)
+           | pl.col("subproject_id").is_null() | pl.col("personal") | pl.any_horizontal(pl.col(*ints, *dates, *names).is_null()))
+    if dataset == "training_cohorts":
+        enrolled, completed = pl.col("enrolled_count"), pl.col("completed_count")
+        bad = bad | ~enrolled.is_between(1, 10_000) | (completed < 0) | (completed > enrolled) | (when > pl.col("end_date"))
+    else:
+        bad = bad | ~pl.col("firm_count").is_between(0, 10_000) | ~pl.col("participant_count").is_between(0, 1_000_000)
+    return typed.select("source_file", "source_row", "event_id", when.alias("event_date"),
+                        pl.lit(dataset).alias("event_dataset"), bad.fill_null(True).alias("bad"))
+
+
+def settle_placements(placements: pl.DataFrame, events: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
+    """Add `held`: schema failures, then events, age band and duplicates, as the pipeline orders them."""
+    first_events = (events.filter(~pl.col("bad")).sort("source_file", "source_row")
+                    .unique(subset=["event_dataset", "event_id"], keep="first", maintain_order=True))
+    needs = pl.DataFrame([{"channel_id": c["channel_id"], "needs": c["requires_event"]} for c in catalog.channels
+                          if c.get("requires_event")])
+    banded = [s["subproject_id"] for p in catalog.pledges for s in p["subprojects"] if s.get("age_band")]
+    band = catalog.mid_career_age
+    age = pl.col("hire_date").dt.year() - pl.col("birth_year")
+    checked = (
+        placements.join(needs, on="channel_id", how="left")
+        .join(first_events.select("event_dataset", "event_id", "event_date"),
+              left_on=["needs", "event_id"], right_on=["event_dataset", "event_id"], how="left")
+        .with_columns(cross=pl.col("needs").is_not_null() & (pl.col("event_date").is_null() | (pl.col("hire_date") < pl.col("event_date")))
+                      | (pl.col("subproject_id").is_in(banded) & ~age.is_between(band["min_age"], band["max_age"])))
+    )
+    survivors = checked.filter(~pl.col("bad") & ~pl.col("cross")).sort("source_file", "source_row")
+    dupes = survivors.filter(~pl.struct("person_id", "employer_brn", "hire_date").is_first_distinct()).select("source_file", "source_row")
+    return checked.join(dupes.with_columns(dupe=pl.lit(True)), on=["source_file", "source_row"], how="left").with_columns(
+        held=pl.col("bad") | pl.col("cross") | pl.col("dupe").fill_null(False))
+
+
+def count_indicators(placements: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
+    """actual / excluded_records / cumulative_actual per pledge, sub-project, indicator and period."""
+    periods = catalog.periods_frame
+    period = pl.lit(None, pl.String)
+    for row in periods.iter_rows(named=True):
+        period = pl.when(pl.col("hire_date").is_between(row["start_date"], row["end_date"])).then(pl.lit(row["period"])).otherwise(period)
+    counted = (placements.filter(pl.col("subproject_id").is_not_null()).with_columns(period.alias("period"))
+               .filter(pl.col("period").is_not_null()).group_by("subproject_id", "period")
+               .agg((~pl.col("held")).sum().alias("actual"), pl.col("held").sum().alias("excluded_records")))
+    cells = catalog.indicators_frame.select("pledge_id", "subproject_id", "indicator_id").join(periods.select("period", "period_order"), how="cross")
+    group = ["pledge_id", "subproject_id", "indicator_id"]
+    return (cells.join(counted, on=["subproject_id", "period"], how="left")
+            .with_columns(pl.col("actual", "excluded_records").fill_null(0).cast(pl.Int64))
+            .sort(*group, "period_order")
+            .with_columns(pl.col("actual").cum_sum().over(group).alias("cumulative_actual"))
+            .select(*group, "period", "actual", "cumulative_actual", "excluded_records"))
+
+
+def read_dataset(raw_dir: Path, descriptor: Descriptor) -> pl.DataFrame:
+    folder = raw_dir / descriptor.folder
+    paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".csv", ".xlsx") and not p.name.startswith((".", "~$")))
+    frames = [read_text_frame(p, descriptor, p.relative_to(raw_dir).as_posix()) for p in paths]
+    return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame(
+        schema={**{c.name: pl.String for c in descriptor.columns}, "source_file": pl.String, "source_row": pl.Int64})
+
+
+def run_floor(root: Path, key: str = DEVELOPMENT_PSEUDONYM_KEY) -> pl.DataFrame:
+    """The indicator record columns for the project at `root`, computed with polars alone."""
+    root = Path(root)
+    catalog = load_catalog(root / "schemas")
+    term = (date.fromisoformat(catalog.term_start_date), date.fromisoformat(catalog.term_end_date))
+    raw = {d: read_dataset(root / "raw", catalog.descriptors[d]) for d in ("training_cohorts", "job_fairs", "placements")}
+    events = pl.concat([typed_events(raw[d], d, catalog, term) for d in EVENT_DATASETS])
+    placements = settle_placements(typed_placements(raw.pop("placements"), catalog, key, term), events, catalog)
+    return count_indicators(placements, catalog)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root", type=Path)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    table = run_floor(args.root)
+    print(table)
+    print(f"floor: {time.perf_counter() - started:.2f} s")
+    if args.out:
+        table.write_parquet(args.out)
+
+
+if __name__ == "__main__":
+    main()
