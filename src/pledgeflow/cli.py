@@ -75,12 +75,13 @@ def print_indicators(settings: Settings) -> None:
     from pledgeflow.publish import read_current
 
     frame = read_current(settings.curated_dir, "indicators")
-    table = Table(title="Indicators from records (실적: records / reported)")
-    columns = ["subproject_name_ko", "period", "target", "actual", "reported_actual", "cumulative_actual", "total_target",
-               "achievement_rate_pct", "excluded_records", "status"]
-    for name in columns:
-        table.add_column(name)
-    for row in frame.select(columns).iter_rows():
+    table = Table(title="Indicators from records (공약달성 확인지표)")
+    columns = {"subproject_id": "sub-project", "period": "기간", "target": "목표", "actual": "실적 records",
+               "reported_actual": "실적 card", "cumulative_actual": "누적", "total_target": "총목표",
+               "achievement_rate_pct": "이행률 %", "excluded_records": "held back", "status": "status"}
+    for header in columns.values():
+        table.add_column(header)
+    for row in frame.select(list(columns)).iter_rows():
         table.add_row(*cells(row))
     console.print(table)
 

@@ -265,6 +265,12 @@ def validate_frame(raw: pl.DataFrame, descriptor: Descriptor, catalog: Catalog, 
     schema_failures = check_schema(typed, load_schema(schemas_dir, descriptor.schema))
     cells = drop_shadowed(pl.concat([parse_failures, schema_failures]))
     failures = describe_failures(cells, raw, typed, descriptor, load_rules(schemas_dir))
-    valid, quarantined = split_quarantine(typed, failures)
+    valid, quarantined = split_quarantine(mask_text_columns(typed, descriptor), failures)
     delivered = delivered_view(raw.join(quarantined.select(ROW), on=ROW, how="semi"), typed, descriptor)
     return ValidatedFrame(valid=valid, quarantined=quarantined, failures=failures, delivered=delivered)
+
+
+def mask_text_columns(typed: pl.DataFrame, descriptor: Descriptor) -> pl.DataFrame:
+    """Once checked, text cells are kept masked: no personal number travels on (cache, decisions, tables)."""
+    text = [c.name for c in descriptor.columns if c.type in ("str", "text") and c.personal != "pseudonymise"]
+    return typed.with_columns(mask_personal_numbers(pl.col(name)).alias(name) for name in text)
