@@ -16,6 +16,7 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
 from prefect.states import Failed
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from pledgeflow import operations, pipeline, reporting
 from pledgeflow.settings import Settings
@@ -157,7 +158,11 @@ class StepClock:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
 
 
-@flow(name="pledgeflow-nightly", log_prints=True)
+# Polars already uses every core inside a task: a few files at a time is enough, and bounds memory.
+DEFAULT_TASK_WORKERS = 4
+
+
+@flow(name="pledgeflow-nightly", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=DEFAULT_TASK_WORKERS))
 def nightly(root: str | None = None, full: bool = False, wait_seconds: float = 0) -> dict:
     """Ingest, validate, aggregate, reconcile and publish once; returns a summary of the run.
 
@@ -209,6 +214,18 @@ def nightly(root: str | None = None, full: bool = False, wait_seconds: float = 0
     summary = pipeline.summarise_run(run, settings, settled, tables, published)
     report_run(summary, tables)
     return summary
+
+
+def with_task_runner(kind: str = "threads", workers: int = DEFAULT_TASK_WORKERS):
+    """The nightly flow on threads (one machine) or on a Dask cluster of `workers` processes."""
+    if kind == "threads":
+        return nightly.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
+    if kind == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        cluster = {"n_workers": workers, "processes": True, "threads_per_worker": 1, "dashboard_address": None}
+        return nightly.with_options(task_runner=DaskTaskRunner(cluster_kwargs=cluster))
+    raise ValueError(f"unknown task runner {kind!r}: threads | dask")
 
 
 if __name__ == "__main__":

@@ -49,10 +49,17 @@ def run(
     root: Path = RootOption,
     full: bool = typer.Option(False, "--full", help="Re-read and re-validate every delivery, even unchanged ones"),
     wait: float = typer.Option(0, "--wait", help="Seconds to wait if another run holds the lock"),
+    task_runner: str = typer.Option("threads", "--task-runner", help="threads (one machine) or dask (worker processes)"),
+    workers: int = typer.Option(4, "--workers", help="Files processed at once (threads) or Dask worker processes"),
 ) -> None:
     """Run the nightly flow once on the deliveries in raw/ and publish the curated tables."""
     quiet_prefect_environment()
-    from flows.nightly import nightly  # Prefect is imported only here
+    from flows.nightly import with_task_runner  # Prefect is imported only here
+
+    if task_runner not in ("threads", "dask"):
+        console.print(f"[red]Unknown task runner {task_runner!r}[/]: threads | dask")
+        raise typer.Exit(2)
+    nightly = with_task_runner(task_runner, workers)
 
     settings = Settings.from_root(root)
     if settings.uses_development_key:

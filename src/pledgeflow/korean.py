@@ -19,7 +19,6 @@ _WELL_FORMED_INT = r"^[+-]?(\d+|\d{1,3}(,\d{3})+)$"
 _DIGITS_AND_COMMAS = r"^[+-]?[\d,]*\d$"
 # Dates: "2018. 11. 20.", "'18. 11. 2.", "2018.11.20", "2018-11-20", "2018/11/20", "2018-11-20 00:00:00"
 _DATE = r"^'?\s*(\d{4}|\d{2})\s*[.\-/]\s*(\d{1,2})\s*[.\-/]\s*(\d{1,2})\s*\.?(?:\s+00:00(?::00(?:\.0+)?)?)?$"
-_COMPACT_DATE = r"^(\d{4})(\d{2})(\d{2})$"
 _RATE = r"^([+-]?\d+(?:\.\d+)?)\s*%$"
 
 
@@ -69,15 +68,11 @@ def rate_is_malformed(expr: pl.Expr) -> pl.Expr:
 def parse_date(expr: pl.Expr) -> pl.Expr:
     """Korean date text -> Date; an impossible date (2019. 2. 30.) or unknown format -> null."""
     cleaned = clean_text(expr)
-    year = cleaned.str.extract(_DATE, 1)
-    year = pl.when(year.str.len_chars() == 2).then(pl.lit("20") + year).otherwise(year)
-    month = cleaned.str.extract(_DATE, 2).str.zfill(2)
-    day = cleaned.str.extract(_DATE, 3).str.zfill(2)
-    iso = pl.coalesce(
-        pl.concat_str([year, month, day], separator="-"),
-        pl.concat_str([cleaned.str.extract(_COMPACT_DATE, i) for i in (1, 2, 3)], separator="-"),
-    )
-    return iso.str.to_date("%Y-%m-%d", strict=False)
+    parts = cleaned.str.extract_groups(_DATE)  # one regex pass for year, month and day
+    year = parts.struct.field("1")
+    year = pl.when(year.str.len_bytes() == 2).then(pl.lit("20") + year).otherwise(year)
+    iso = pl.concat_str([year, parts.struct.field("2").str.zfill(2), parts.struct.field("3").str.zfill(2)], separator="-")
+    return pl.coalesce(iso.str.to_date("%Y-%m-%d", strict=False), cleaned.str.to_date("%Y%m%d", strict=False))
 
 
 def date_is_invalid(expr: pl.Expr) -> pl.Expr:

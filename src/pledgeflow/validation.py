@@ -98,21 +98,24 @@ def parse_columns(raw: pl.DataFrame, descriptor: Descriptor, catalog: Catalog, k
             flags.append((ID_COLUMNS[spec.type], f"unknown_{spec.type}", text.is_not_null() & resolved.is_null()))
         else:
             typed.append(text.alias(spec.name))
-    frame = raw.select(typed)
-    failures = _flagged_cells(raw, flags)
-    return frame, failures
+    # one lazy query: parse results are computed once and shared with the failure flags (polars CSE)
+    marks = [flag.alias(f"{col}\x1f{rule}") for col, rule, flag in flags]
+    both = raw.lazy().select(*typed, *marks).collect()
+    frame = both.select([name for name in both.columns if "\x1f" not in name])
+    return frame, _flagged_cells(both.select(ROW, *[m.meta.output_name() for m in marks]))
 
 
 def _row_digest(descriptor: Descriptor, key: str) -> pl.Expr:
-    cells = [korean.clean_text(pl.col(c.name)).fill_null("") for c in descriptor.columns]
+    # the cells exactly as delivered (no cleaning: it would cost more than the hash itself)
+    cells = [pl.col(c.name).fill_null("") for c in descriptor.columns]
     return keyed_digest(pl.concat_str(cells, separator="\x1f"), key).alias("row_digest")
 
 
-def _flagged_cells(raw: pl.DataFrame, flags: list[tuple[str, str, pl.Expr]]) -> pl.DataFrame:
+def _flagged_cells(marked: pl.DataFrame) -> pl.DataFrame:
+    """Boolean columns named "column\x1frule", one row per cell -> the cells that failed."""
     schema = {ROW: pl.UInt32, "column": pl.String, "rule": pl.String}
-    if not flags:
+    if marked.width == 1:
         return pl.DataFrame(schema=schema)
-    marked = raw.select(pl.col(ROW), *[flag.alias(f"{col}\x1f{rule}") for col, rule, flag in flags])
     long = marked.unpivot(index=ROW, variable_name="cell", value_name="failed").filter(pl.col("failed"))
     parts = pl.col("cell").str.split_exact("\x1f", 1)
     return long.select(pl.col(ROW), parts.struct.field("field_0").alias("column"),

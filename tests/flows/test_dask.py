@@ -15,12 +15,11 @@ DATA_TABLES = ("indicators", "budget", "reconciliation", "validation_failures")
 def test_dask_cluster_gives_curated_output_identical_to_the_default_runner(tmp_path, prefect_server):
     from prefect_dask import DaskTaskRunner
 
-    from flows.nightly import nightly
+    from flows.nightly import nightly, with_task_runner
 
     threads, dask = copy_project(tmp_path / "threads"), copy_project(tmp_path / "dask")
-    on_dask = nightly.with_options(
-        task_runner=DaskTaskRunner(cluster_kwargs={"n_workers": 2, "processes": True, "dashboard_address": None})
-    )
+    on_dask = with_task_runner("dask", workers=2)  # the CLI's --task-runner dask --workers 2
+    assert isinstance(on_dask.task_runner, DaskTaskRunner)
 
     default_summary = nightly(root=str(threads))
     dask_summary = on_dask(root=str(dask))
