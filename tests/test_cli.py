@@ -74,3 +74,10 @@ def test_only_io_errors_are_retried():
 
     assert retry_on_io(None, None, Failed(data=OSError("share busy"))) is True
     assert retry_on_io(None, None, Failed(data=ValueError("bad data"))) is False
+
+
+def test_synth_writes_a_runnable_project_and_refuses_the_repo(tmp_path):
+    result = invoke("synth", str(tmp_path / "bench"), "--rows", "300", "--districts", "2", "--root", str(REPO))
+    assert result.exit_code == 0, result.output
+    assert list((tmp_path / "bench/raw/placements").rglob("*.*")) and (tmp_path / "bench/schemas/catalog.yaml").exists()
+    assert invoke("synth", str(REPO), "--root", str(REPO)).exit_code == 2

@@ -207,6 +207,27 @@ def serve(root: Path = RootOption) -> None:
     nightly.serve(name="nightly", schedules=nightly_schedules(settings.root), parameters={"root": str(settings.root)})
 
 
+@app.command()
+def synth(
+    target: Path = typer.Argument(..., help="Folder to create the synthetic project in (never the repo's raw/)"),
+    rows: int = typer.Option(10_000, "--rows", help="Placement rows (cohorts and fairs follow in proportion)"),
+    districts: int = typer.Option(25, "--districts"),
+    seed: int = typer.Option(1, "--seed"),
+    defect_rate: float = typer.Option(0.01, "--defect-rate", help="Share of rows with a planted defect"),
+    root: Path = RootOption,
+) -> None:
+    """Write deterministic synthetic deliveries (XLSX, CP949 / UTF-8 CSV, Korean formats) for benchmarks."""
+    from pledgeflow.synth import generate_project
+
+    settings = Settings.from_root(root)
+    if target.resolve() == settings.root:
+        console.print("[red]Refusing to write into the project itself[/]: pick an empty folder.")
+        raise typer.Exit(2)
+    info = generate_project(target, settings.root, rows, districts=districts, seed=seed, defect_rate=defect_rate)
+    console.print(f"Wrote {len(info['files'])} delivery files into {target}: rows {info['rows']}")
+    console.print(f"Run it with: pledgeflow run --root {target}")
+
+
 def read_published(root: Path | None, table: str) -> pl.DataFrame:
     from pledgeflow.publish import read_current
 
