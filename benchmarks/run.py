@@ -151,12 +151,20 @@ def ensure_project(root: Path, rows: int, districts: int, seed: int) -> float | 
     if manifest.exists():
         params = json.loads(manifest.read_text(encoding="utf-8"))
         if (params["placements"], params["districts"], params["seed"]) == (rows, districts, seed):
+            refresh_contracts(root)
             return None
     from pledgeflow.synth import generate_project
 
     started = time.perf_counter()
     generate_project(root, REPO, rows, districts=districts, seed=seed)
     return time.perf_counter() - started
+
+
+def refresh_contracts(root: Path) -> None:
+    """A reused project gets the repo's current schemas, suites and report register (the data stays)."""
+    for folder in ("schemas", "gx", "raw/reported"):
+        shutil.rmtree(root / folder, ignore_errors=True)
+        shutil.copytree(REPO / folder, root / folder)
 
 
 def reset_outputs(root: Path) -> None:
