@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
@@ -84,8 +85,13 @@ def test_a_critical_expectation_blocks_publish_and_names_itself(project, prefect
     run(project)
     before = (project / "curated/current/indicators.parquet").read_bytes()
     suite = project / "gx/expectations/indicators.json"
-    # tighten a critical expectation so the (unchanged) data breaks it
-    suite.write_text(suite.read_text(encoding="utf-8").replace('"max_value": 1000', '"max_value": 50'), encoding="utf-8")
+    # a district tightens the rate's range and makes it critical: the (unchanged) data now breaks it
+    spec = json.loads(suite.read_text(encoding="utf-8"))
+    for expectation in spec["expectations"]:
+        if expectation["kwargs"].get("column") == "achievement_rate_pct" and "max_value" in expectation["kwargs"]:
+            expectation["kwargs"]["max_value"] = 50
+            expectation["meta"]["severity"] = "critical"
+    suite.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
     from flows.nightly import nightly
 
     state = nightly(root=str(project), return_state=True)
