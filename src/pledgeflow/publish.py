@@ -83,17 +83,27 @@ def publish_version(
             raise PublishError(f"version {version!r} already exists; version names are immutable")
         recover_staging(curated_dir)
         staging = curated_dir / ".staging" / version
-        files = build_version(staging, tables, manifest | {"version": version})
-        if extras is not None:
-            extras(staging)
-        try:
-            audit_version(staging, Path(schemas_dir) / "curated", audit)
-        except PublishError:
-            reject_version(curated_dir, staging, version)
-            raise
+        files = stage_version(staging, version, tables, manifest, schemas_dir, audit, extras,
+                              reject=lambda: reject_version(curated_dir, staging, version))
         promote_version(curated_dir, staging, final)
         prune_versions(curated_dir, keep_versions)
     return PublishResult(version=version, path=final, files=files)
+
+
+def stage_version(
+    staging: Path, version: str, tables: dict[str, pl.DataFrame], manifest: dict, schemas_dir: Path,
+    audit: Callable[[Path], None] | None, extras: Callable[[Path], None] | None, reject: Callable[[], None],
+) -> dict[str, str]:
+    """Write and audit a candidate version in `staging`; on a failed audit, `reject()` it and re-raise."""
+    files = build_version(staging, tables, manifest | {"version": version})
+    if extras is not None:
+        extras(staging)
+    try:
+        audit_version(staging, Path(schemas_dir) / "curated", audit)
+    except PublishError:
+        reject()
+        raise
+    return files
 
 
 def publish_remote(
@@ -111,15 +121,12 @@ def publish_remote(
             raise PublishError(f"version {version!r} already exists; version names are immutable")
         storage.remove_tree(final)  # an upload that crashed before its manifest: never current, safe to drop
         staging = Path(tmp) / version
-        files = build_version(staging, tables, manifest | {"version": version})
-        if extras is not None:
-            extras(staging)
-        try:
-            audit_version(staging, Path(schemas_dir) / "curated", audit)
-        except PublishError:
+
+        def reject() -> None:
             storage.remove_tree(f"{location}/.rejected/{version}")
             storage.upload_tree(staging, f"{location}/.rejected/{version}")
-            raise
+
+        files = stage_version(staging, version, tables, manifest, schemas_dir, audit, extras, reject)
         storage.upload_tree(staging, final, last=MANIFEST_FILE)
         storage.write_pointer(location, version)
         prune_remote(location, keep_versions)
