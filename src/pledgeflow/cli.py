@@ -87,7 +87,7 @@ def print_indicators(settings: Settings) -> None:
                "reported_actual": "실적 card", "cumulative_actual": "누적", "total_target": "총목표",
                "achievement_rate_pct": "이행률 %", "excluded_records": "held back", "status": "status"}
     for header in columns.values():
-        table.add_column(header)
+        table.add_column(header, overflow="fold")
     for row in frame.select(list(columns)).iter_rows():
         table.add_row(*cells(row))
     console.print(table)
