@@ -50,16 +50,23 @@ def find_deliveries(settings, catalog):
     return deliveries
 
 
+@io_step
+def load_unchanged(deliveries, settings, context):
+    """One task for every unchanged delivery: reused results cost no task run each."""
+    found = pipeline.load_unchanged(deliveries, settings, context)
+    get_run_logger().info("%d of %d deliveries unchanged: validated results reused", len(found), deliveries.height)
+    return found
+
+
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, retry_condition_fn=retry_on_io,
       task_run_name="ingest {delivery[source_file]}")
-def ingest_file(delivery, catalog, settings, context, full):
-    result, key, reused = pipeline.ingest_file(delivery, catalog, settings, context, full)
+def ingest_file(delivery, catalog, settings, context):
+    result, key = pipeline.ingest_file(delivery, catalog, settings, context)
     get_run_logger().info(
-        "%s: %s, read %d, valid %d, quarantined %d%s", result.source_file, "reused" if reused else "validated",
-        result.rows_read, result.valid.height, result.quarantined.height,
-        f" — {result.file_error}" if result.file_error else "",
+        "%s: read %d, valid %d, quarantined %d%s", result.source_file, result.rows_read, result.valid.height,
+        result.quarantined.height, f" — {result.file_error}" if result.file_error else "",
     )
-    return result, key, reused
+    return result, key
 
 
 @step
@@ -182,12 +189,14 @@ def nightly(root: str | None = None, full: bool = False, wait_seconds: float = 0
                 deliveries = find_deliveries(settings, catalog)
             with clock.step("ingest"):
                 context = pipeline.cache_context(settings)
-                futures = ingest_file.map(deliveries.to_dicts(), catalog=unmapped(catalog), settings=unmapped(settings),
-                                          context=unmapped(context), full=unmapped(full))
+                unchanged = {} if full else load_unchanged(deliveries, settings, context)
+                todo = [d for d in deliveries.to_dicts() if d["source_file"] not in unchanged]
+                futures = ingest_file.map(todo, catalog=unmapped(catalog), settings=unmapped(settings),
+                                          context=unmapped(context))
                 wait(futures)
-                ingested = [f.result() for f in futures]  # raises if any file's task failed
-                results = [result for result, _, _ in ingested]
-                reused = sorted(r.source_file for r, _, was_reused in ingested if was_reused)
+                ingested = [*unchanged.values(), *(f.result() for f in futures)]  # raises if any file's task failed
+                results = [result for result, _ in ingested]
+                reused = sorted(unchanged)
             with clock.step("settle"):
                 settled = settle_deliveries(results, catalog, settings, run)
                 if breaches := check_thresholds(settled, catalog):
@@ -207,7 +216,7 @@ def nightly(root: str | None = None, full: bool = False, wait_seconds: float = 0
             if isinstance(published, operations.AuditBlocked):
                 pipeline.fail_run(run, settings, published, clock.seconds)
                 return refuse(published)
-            prune_cache(settings, [key for _, key, _ in ingested])
+            prune_cache(settings, [key for _, key in ingested])
         except Exception as exc:
             pipeline.fail_run(run, settings, exc, clock.seconds)
             raise

@@ -89,7 +89,7 @@ def failures(*rows: dict):
 
 
 def placement(row: int, note: str | None = "-", event_id: str | None = "TC-2019-01") -> dict:
-    return {"source_file": PLACEMENTS_FILE, "source_row": row, "row_digest": f"{row:064x}", "person_id": f"p_{row:020x}",
+    return {"source_file": PLACEMENTS_FILE, "source_row": row, "row_digest": f"{row:032x}", "person_id": f"p_{row:020x}",
             "birth_year": "1966", "employer_brn": "1178114553", "employer_name_ko": "대방시큐리티(주)",
             "hire_date": "2019. 2. 30.", "subproject_name_ko": "중장년 일자리", "channel_name_ko": "교육과정",
             "event_id": event_id, "note_ko": note}

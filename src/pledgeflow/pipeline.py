@@ -74,22 +74,29 @@ def cache_context(settings: Settings) -> str:
     return cache.context_digest(settings.schemas_dir, settings.pseudonym_key)
 
 
-def ingest_file(delivery: dict, catalog: Catalog, settings: Settings, context: str | None = None,
-                full: bool = True) -> tuple[DeliveryResult, str, bool]:
-    """One row of `find_deliveries` -> (its validated result, cache key, reused?).
+def delivery_key(delivery: dict, context: str | None) -> str:
+    return cache.result_key(delivery["dataset"], delivery["source_file"], delivery["sha256"], context or "")
 
-    With a `context` and not `full`, an unchanged delivery's result is reused instead of read again.
-    """
-    key = cache.result_key(delivery["dataset"], delivery["source_file"], delivery["sha256"], context or "")
-    cache_dir = settings.state_dir / "cache"
-    if context and not full and (cached := cache.load_result(cache_dir, key)) is not None:
-        return cached, key, True
+
+def load_unchanged(deliveries: pl.DataFrame, settings: Settings, context: str) -> dict[str, tuple[DeliveryResult, str]]:
+    """source_file -> (cached result, key) for every delivery unchanged since it was last validated."""
+    found = {}
+    for delivery in deliveries.to_dicts():
+        key = delivery_key(delivery, context)
+        if (cached := cache.load_result(settings.state_dir / "cache", key)) is not None:
+            found[delivery["source_file"]] = (cached, key)
+    return found
+
+
+def ingest_file(delivery: dict, catalog: Catalog, settings: Settings, context: str | None = None) -> tuple[DeliveryResult, str]:
+    """One row of `find_deliveries` -> (its validated result, cache key); with a `context` the result is cached."""
     result = process_delivery(
         Path(delivery["path"]), delivery["dataset"], delivery["source_file"], catalog, settings.schemas_dir, settings.pseudonym_key
     )
+    key = delivery_key(delivery, context)
     if context:
-        cache.store_result(cache_dir, key, result)
-    return result, key, False
+        cache.store_result(settings.state_dir / "cache", key, result)
+    return result, key
 
 
 def prune_cache(settings: Settings, keys: list[str]) -> int:
