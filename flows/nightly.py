@@ -19,6 +19,7 @@ from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from pledgeflow import operations, pipeline, reporting
+from pledgeflow.reported import ReportError
 from pledgeflow.settings import Settings
 
 
@@ -87,7 +88,10 @@ def check_thresholds(settled, catalog):
 
 @io_step
 def read_report(settings, catalog):
-    return pipeline.read_report(settings, catalog)
+    try:
+        return pipeline.read_report(settings, catalog)
+    except ReportError as unreadable:  # the register needs a person, not a retry or a traceback
+        return unreadable
 
 
 @step
@@ -205,6 +209,9 @@ def nightly(root: str | None = None, full: bool = False, wait_seconds: float = 0
                     return refuse(blocked)
             with clock.step("aggregate"):
                 report = read_report(settings, catalog)
+                if isinstance(report, ReportError):
+                    pipeline.fail_run(run, settings, report, clock.seconds)
+                    return refuse(report)
                 indicators = compute_indicators(settled, report, catalog)
             with clock.step("reconcile"):
                 reconciliation = compute_reconciliation(indicators, settled, report, catalog)

@@ -129,3 +129,15 @@ def test_register_schemas_round_trip_and_describe_every_column(path):
     schema = pa.DataFrameSchema.from_yaml(path)
     assert pa.DataFrameSchema.from_yaml(schema.to_yaml()) == schema
     assert schema.strict and all(column.description for column in schema.columns.values())
+
+
+def test_an_unquoted_thousands_separator_is_refused_not_cut(tmp_path, catalog):
+    folder = tmp_path / "reported"
+    shutil.copytree(REPO / "raw" / "reported", folder)
+    budget = folder / "budget.csv"
+    lines = budget.read_bytes().decode("utf-8-sig").splitlines()
+    lines[1] = lines[1].replace('"1,572"', "1,572")
+    assert "1,572" in lines[1] and '"1,572"' not in lines[1]
+    budget.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
+    with pytest.raises(ReportError, match="2"):
+        load_report(folder, catalog, SCHEMAS)

@@ -350,3 +350,17 @@ def test_warnings_are_reported_but_keep_the_row_valid():
     failures = pl.DataFrame({ROW: [0, 1, 1], "severity": ["warning", "warning", "error"]}, schema={ROW: pl.UInt32, "severity": pl.String})
     valid, held = split_quarantine(typed, failures)
     assert valid[ROW].to_list() == [0, 2] and held[ROW].to_list() == [1]
+
+
+def test_personal_numbers_typed_into_any_column_leave_validation_masked(catalog):
+    from pledgeflow.privacy import contains_personal_number
+
+    raw = pl.DataFrame({"source_file": ["a.csv"], "source_row": [2], "person_key": ["K1"], "birth_year": ["1970"],
+                        "employer_brn": ["010-1234-5678"], "employer_name_ko": ["가"], "hire_date": ["2019. 3. 2."],
+                        "subproject_name_ko": ["홍길동 010-9876-5432"], "channel_name_ko": ["800101-1234567"],
+                        "event_id": [None], "note_ko": ["+82-10-1111-2222"]})
+    checked = validate_frame(raw, catalog.descriptors["placements"], catalog, SCHEMAS, "k")
+    for frame in (checked.quarantined, checked.failures, checked.delivered):
+        strings = frame.select(pl.col(pl.String))
+        assert not any(strings.select(contains_personal_number(pl.col(c)).any() for c in strings.columns).row(0)), frame.columns
+    assert checked.failures.filter(pl.col("rule") == "no_personal_number").height == 1  # the +82 number is caught

@@ -10,6 +10,7 @@ this stage, so they do not invalidate it.
 from __future__ import annotations
 
 import hashlib
+from importlib import metadata
 import json
 import os
 import shutil
@@ -41,10 +42,15 @@ def code_digest() -> str:
     return tree_digest(Path(pledgeflow.__file__).parent, "*.py")
 
 
+# the libraries whose behaviour a validated result depends on: an upgrade re-validates everything
+DEPENDENCIES = ("polars", "pandera", "fastexcel", "polars-hash")
+
+
 def context_digest(schemas_dir: Path, pseudonym_key: str) -> str:
     """What every delivery's result depends on besides its own bytes."""
     key_digest = hashlib.sha256(pseudonym_key.encode()).hexdigest()
-    parts = [f"format={CACHE_FORMAT}", tree_digest(schemas_dir), code_digest(), key_digest]
+    versions = ",".join(f"{name}={metadata.version(name)}" for name in DEPENDENCIES)
+    parts = [f"format={CACHE_FORMAT}", tree_digest(schemas_dir), code_digest(), key_digest, versions]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -59,10 +65,10 @@ def load_result(cache_dir: Path, key: str) -> DeliveryResult | None:
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         frames = {name: pl.read_parquet(folder / f"{name}.parquet") for name in FRAMES}
-    except (OSError, ValueError, pl.exceptions.PolarsError):
+        meta["unmapped_headers"] = tuple(meta["unmapped_headers"])
+        return DeliveryResult(**frames, **meta)
+    except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError):
         return None
-    meta["unmapped_headers"] = tuple(meta["unmapped_headers"])
-    return DeliveryResult(**frames, **meta)
 
 
 def store_result(cache_dir: Path, key: str, result: DeliveryResult) -> None:

@@ -54,21 +54,20 @@ def run(
 ) -> None:
     """Run the nightly flow once on the deliveries in raw/ and publish the curated tables."""
     quiet_prefect_environment()
+    settings = project_settings(root)
     from flows.nightly import with_task_runner  # Prefect is imported only here
 
     if task_runner not in ("threads", "dask"):
         console.print(f"[red]Unknown task runner {task_runner!r}[/]: threads | dask")
         raise typer.Exit(2)
     nightly = with_task_runner(task_runner, workers)
-
-    settings = Settings.from_root(root)
     if settings.uses_development_key:
         console.print("[yellow]PLEDGEFLOW_PSEUDONYM_KEY is not set: using the development key (fine for the bundled demo, not for real data).[/]")
     state = nightly(root=str(settings.root), full=full, wait_seconds=wait, return_state=True)
     if not state.is_completed():
         error = state.result(raise_on_failure=False)
         code = getattr(error, "exit_code", EXIT_FAILED)
-        what = {EXIT_BLOCKED: "blocked by a data threshold", EXIT_AUDIT: "blocked by the audit",
+        what = {EXIT_BLOCKED: "blocked by its data", EXIT_AUDIT: "blocked by the audit",
                 EXIT_BUSY: "not started"}.get(code, "failed")
         console.print(f"[bold red]Run {what}[/] (exit {code}): {escape(str(error))}")
         console.print("Nothing was published; the previous curated version is still current.")
@@ -111,9 +110,9 @@ def validate(
     from pledgeflow.catalog import load_catalog
     from pledgeflow.ingest import process_delivery
 
-    settings = Settings.from_root(root)
-    if not path.exists():
-        console.print(f"[red]No such file: {path}[/]")
+    settings = project_settings(root)
+    if not path.is_file():
+        console.print(f"[red]No such file: {path}[/] (give one delivery file, e.g. raw/placements/2019_채용실적.csv)")
         raise typer.Exit(2)
     catalog = load_catalog(settings.schemas_dir)
     dataset = dataset or path.resolve().parent.name
@@ -130,6 +129,16 @@ def validate(
         print_failures(result.failures, f"Failures in {path.name}")
         raise typer.Exit(1)
     console.print("[green]No failures.[/]")
+
+
+def project_settings(root: Path | None) -> Settings:
+    """Settings of a pledgeflow project folder, or a clear refusal when the folder is not one."""
+    settings = Settings.from_root(root)
+    if not settings.is_project:
+        console.print(f"[red]{settings.root} is not a pledgeflow project[/]: no schemas/catalog.yaml there. "
+                      "Run from the project folder or pass --root (or set PLEDGEFLOW_ROOT).")
+        raise typer.Exit(2)
+    return settings
 
 
 def print_failures(failures: pl.DataFrame, title: str, limit: int = 200) -> None:
@@ -203,7 +212,7 @@ def serve(root: Path = RootOption) -> None:
     from flows.nightly import nightly
     from pledgeflow.deployment import nightly_schedules
 
-    settings = Settings.from_root(root)
+    settings = project_settings(root)
     nightly.serve(name="nightly", schedules=nightly_schedules(settings.root), parameters={"root": str(settings.root)})
 
 
@@ -219,7 +228,7 @@ def synth(
     """Write deterministic synthetic deliveries (XLSX, CP949 / UTF-8 CSV, Korean formats) for benchmarks."""
     from pledgeflow.synth import generate_project
 
-    settings = Settings.from_root(root)
+    settings = project_settings(root)
     if target.resolve() == settings.root:
         console.print("[red]Refusing to write into the project itself[/]: pick an empty folder.")
         raise typer.Exit(2)

@@ -37,6 +37,14 @@ def refuse(message_ko: str, message_en: str) -> None:
     raise typer.Exit(2)
 
 
+def project(root: Path | None) -> Settings:
+    settings = Settings.from_root(root)
+    if not settings.is_project:
+        refuse(f"{settings.root} 폴더에 schemas/catalog.yaml이 없습니다. 프로젝트 폴더에서 실행하거나 --root를 주세요.",
+               f"{settings.root} is not a pledgeflow project (no schemas/catalog.yaml): run from it or pass --root.")
+    return settings
+
+
 def find_record(settings: Settings, file: str | None, row: int | None, fingerprint: str | None) -> dict:
     """dataset, source_file, source_row, record_id, failing of the record a decision is about."""
     from pledgeflow.publish import read_current
@@ -117,7 +125,7 @@ def correct(
     by: str = ByOption, reason: str = ReasonOption, root: Path = RootOption,
 ) -> None:
     """Set a column of a record to a new value; the next run re-validates the record."""
-    settings = Settings.from_root(root)
+    settings = project(root)
     target = find_record(settings, file, row, fingerprint)
     column = correctable_column(settings, target["dataset"], column)
     record(settings, "correct", target, column=column, new_value=value, decided_by=by, reason=reason)
@@ -131,7 +139,7 @@ def waive(
     root: Path = RootOption,
 ) -> None:
     """Accept a quarantined record as it is (optionally until --expires)."""
-    settings = Settings.from_root(root)
+    settings = project(root)
     target = find_record(settings, file, row, fingerprint)
     if not target["failing"]:
         refuse("이 레코드에는 검증 실패가 없어 면제할 것이 없습니다.", "This record has no failure: nothing to waive.")
@@ -157,7 +165,7 @@ def exclude(
     by: str = ByOption, reason: str = ReasonOption, root: Path = RootOption,
 ) -> None:
     """Keep a record (valid or quarantined) out of the indicators on purpose."""
-    settings = Settings.from_root(root)
+    settings = project(root)
     target = find_record(settings, file, row, fingerprint)
     record(settings, "exclude", target, decided_by=by, reason=reason)
 
@@ -169,7 +177,7 @@ def list_decisions(root: Path = RootOption) -> None:
     from pledgeflow.privacy import mask_personal_numbers
     from pledgeflow.publish import read_current
 
-    settings = Settings.from_root(root)
+    settings = project(root)
     ledger = load_decisions(settings.raw_dir / "decisions", settings.schemas_dir)
     published = read_current(settings.curated_dir, "decisions")
     outcomes = published.select("decision_id", "outcome") if published is not None and "outcome" in published.columns \

@@ -65,15 +65,25 @@ def next_run_number(state_dir: Path) -> int:
     return int(runs["run_number"].max() or 0) + 1 if runs.height else 1
 
 
+def merge_run(runs: pl.DataFrame, run: dict) -> pl.DataFrame:
+    """The run history with this run's row added or replaced (nothing written)."""
+    kept = runs.filter(pl.col("run_number") != run["run_number"])
+    return pl.concat([kept, conform(pl.DataFrame([run]), RUNS_SCHEMA)]).sort("run_number")
+
+
 def record_run(state_dir: Path, run: dict) -> pl.DataFrame:
-    """Add or replace this run's row in the history (atomic file replace) and return the history."""
-    runs = read_runs(state_dir).filter(pl.col("run_number") != run["run_number"])
-    updated = pl.concat([runs, conform(pl.DataFrame([run]), RUNS_SCHEMA)]).sort("run_number")
-    state_dir.mkdir(parents=True, exist_ok=True)
-    tmp = state_dir / f".{RUNS_FILE}.tmp"
-    updated.write_parquet(tmp)
-    os.replace(tmp, state_dir / RUNS_FILE)
+    """Add or replace this run's row in the stored history and return the history."""
+    updated = merge_run(read_runs(state_dir), run)
+    write_state(state_dir, RUNS_FILE, updated)
     return updated
+
+
+def write_state(state_dir: Path, name: str, frame: pl.DataFrame) -> None:
+    """Replace one history file atomically (temporary file, then rename)."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    tmp = state_dir / f".{name}.tmp"
+    frame.write_parquet(tmp)
+    os.replace(tmp, state_dir / name)
 
 
 TREND_FILE = "failure_trend.parquet"
@@ -97,14 +107,20 @@ def count_trend(failures: pl.DataFrame, previous: pl.DataFrame | None, run_numbe
     )
 
 
-def record_trend(state_dir: Path, rows: pl.DataFrame) -> pl.DataFrame:
-    """Replace this run's rows in the failure trend history and return the whole history."""
+def read_trend(state_dir: Path) -> pl.DataFrame | None:
     path = state_dir / TREND_FILE
-    history = pl.read_parquet(path) if path.exists() else rows.clear()
-    updated = pl.concat([history.join(rows.select("run_number").unique(), on="run_number", how="anti"), rows])
-    updated = updated.sort("run_number", "dataset")
-    state_dir.mkdir(parents=True, exist_ok=True)
-    tmp = state_dir / f".{TREND_FILE}.tmp"
-    updated.write_parquet(tmp)
-    os.replace(tmp, path)
-    return updated
+    return pl.read_parquet(path) if path.exists() else None
+
+
+def merge_trend(history: pl.DataFrame | None, rows: pl.DataFrame) -> pl.DataFrame:
+    """The failure trend with this run's rows added or replaced (nothing written)."""
+    if history is None:
+        return rows.sort("run_number", "dataset")
+    kept = history.join(rows.select("run_number").unique(), on="run_number", how="anti")
+    return pl.concat([kept, rows]).sort("run_number", "dataset")
+
+
+def record_history(state_dir: Path, runs: pl.DataFrame, trend: pl.DataFrame) -> None:
+    """Store the run and failure-trend histories of a published version (after publish, never before)."""
+    write_state(state_dir, RUNS_FILE, runs)
+    write_state(state_dir, TREND_FILE, trend)

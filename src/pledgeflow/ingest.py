@@ -108,5 +108,6 @@ def combine_results(results: list[DeliveryResult], catalog: Catalog, schemas_dir
         mine = [r for r in ordered if r.dataset == dataset]
         valid[dataset] = pl.concat([empty, *[r.valid for r in mine]])
         held[dataset] = pl.concat([empty, *[r.quarantined for r in mine]])
-    failures = pl.concat([r.failures for r in ordered]) if ordered else pl.DataFrame(schema=FAILURE_SCHEMA)
+    failures = (pl.concat([r.failures for r in ordered]) if ordered
+                else pl.DataFrame(schema={**FAILURE_SCHEMA, "fingerprint": pl.String}))
     return valid, held, failures

@@ -110,8 +110,13 @@ def settle_deliveries(results: list[DeliveryResult], catalog: Catalog, settings:
 
 
 def check_thresholds(settled: Settled, catalog: Catalog) -> list[str]:
-    """Why the run must not publish (a dataset past its limits), or an empty list."""
-    return operations.check_thresholds(settled.file_counts, settled.failures, catalog)["message"].to_list()
+    """Why the run must not publish (a dataset past its limits), or an empty list.
+
+    Failures of records a steward waived or excluded count no more: that is what the decision was for.
+    """
+    decided = settled.dispositions.filter(pl.col("state").is_in(["waived", "excluded"]))
+    open_failures = settled.failures.join(decided, on=["dataset", "source_file", "source_row"], how="anti")
+    return operations.check_thresholds(settled.file_counts, open_failures, catalog)["message"].to_list()
 
 
 def read_report(settings: Settings, catalog: Catalog) -> Report:
@@ -140,14 +145,17 @@ def compile_tables(
     run: RunContext, settings: Settings, settled: Settled, indicators: pl.DataFrame, reconciliation: pl.DataFrame,
     report: Report, catalog: Catalog, step_seconds: dict[str, float], files_reused: int,
 ) -> dict[str, pl.DataFrame]:
-    """The curated tables of this run, with its rows in the run and failure-trend histories."""
+    """The curated tables of this run, with its rows in the run and failure-trend histories (stored at publish)."""
     previous = publish.read_current(settings.curated_dir, "validation_failures")
     failures = history.track_failures(settled.failures, previous, run.run_number, settled.dispositions,
                                       settled.corrected_failures)
-    trend = history.record_trend(settings.state_dir,
-                                 history.count_trend(failures, previous, run.run_number, tuple(catalog.descriptors)))
+    trend = history.merge_trend(history.read_trend(settings.state_dir),
+                                history.count_trend(failures, previous, run.run_number, tuple(catalog.descriptors)))
     totals = settled.file_counts.select(pl.col("rows_read", "rows_valid", "rows_quarantined").sum())
     warnings = operations.collect_warnings(settled.file_counts, settled.failures, reconciliation)
+    delivered_datasets = set(settled.file_counts["dataset"])
+    warnings += [f"no delivery file for {d} under raw/{catalog.descriptors[d].folder}/"
+                 for d in catalog.descriptors if d not in delivered_datasets]
     warnings += [f"{n} stale decision(s)"] if (n := settled.decisions.filter(pl.col("outcome").str.starts_with("stale")).height) else []
     run_row = {
         **run_metadata(run, step_seconds), "status": operations.run_status(warnings),
@@ -165,7 +173,7 @@ def compile_tables(
         "validation_failures": failures,
         "failure_trend": trend,
         "decisions": settled.decisions,
-        "runs": history.record_run(settings.state_dir, run_row),
+        "runs": history.merge_run(history.read_runs(settings.state_dir), run_row),
     }
 
 
@@ -201,6 +209,8 @@ def publish_tables(run: RunContext, settings: Settings, tables: dict[str, pl.Dat
                                          audit=audit, keep_versions=settings.keep_versions, extras=extras)
     except publish.PublishError as exc:
         raise operations.AuditBlocked(str(exc)) from exc
+    # the histories say "published" only once the version is current
+    history.record_history(settings.state_dir, tables["runs"], tables["failure_trend"])
     write_manifest(settings.state_dir / "runs" / run.run_id / "manifest.json", manifest | {"outputs": result.files})
     return result
 
@@ -216,7 +226,7 @@ def run_metadata(run: RunContext, step_seconds: dict[str, float]) -> dict:
 
 def fail_run(run: RunContext, settings: Settings, error: BaseException, step_seconds: dict[str, float]) -> None:
     """Record a blocked or failed run in the history (nothing was published)."""
-    status = "blocked" if isinstance(error, (operations.RunBlocked, operations.AuditBlocked)) else "failed"
+    status = "blocked" if getattr(error, "exit_code", None) in (operations.EXIT_BLOCKED, operations.EXIT_AUDIT) else "failed"
     message = mask_text(f"{type(error).__name__}: {error}")
     history.record_run(settings.state_dir, {**run_metadata(run, step_seconds), "status": status,
                                             "message": message, "version": None})

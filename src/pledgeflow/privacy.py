@@ -16,8 +16,9 @@ import polars_hash as plh
 _EDGE = r"(?-u:\b)"
 # 주민등록번호: 6-digit birth date, optional separator, gender/century digit 1-8 and 6 more digits.
 RESIDENT_NUMBER = _EDGE + r"\d{6}\s*[-–]?\s*[1-8]\d{6}" + _EDGE
-# Korean phone numbers: mobile 010/011/016-019, Seoul 02, regional 0xx, with or without separators.
-PHONE_NUMBER = _EDGE + r"0(?:1[016789]|2|[3-6]\d|70)[-.\s)]?\d{3,4}[-.\s]?\d{4}" + _EDGE
+# Korean phone numbers: mobile 010/011/016-019, Seoul 02, regional 0xx, with or without separators,
+# domestic (0…) or international (+82 …, the leading 0 dropped).
+PHONE_NUMBER = r"(?:" + _EDGE + r"0|\+82[-.\s]?)(?:1[016789]|2|[3-6]\d|70)[-.\s)]?\d{3,4}[-.\s]?\d{4}" + _EDGE
 RESIDENT_MASK = "******-*******"
 PHONE_MASK = "***-****-****"
 PSEUDONYM_PREFIX = "p_"

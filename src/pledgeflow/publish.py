@@ -34,15 +34,12 @@ from filelock import FileLock
 
 from pledgeflow import storage
 from pledgeflow.manifest import write_manifest
+from pledgeflow.privacy import contains_personal_number
 
 DUCKDB_FILE = "pledgeflow.duckdb"
 MANIFEST_FILE = "manifest.json"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _TABLE = re.compile(r"^[a-z_][a-z0-9_]*$")
-# A 주민등록번호 or a phone number left unmasked in any published text. Boundaries exclude Latin letters
-# as well as digits so that hex fingerprints and pseudonyms never match by accident.
-_EDGE_L, _EDGE_R = r"(?:^|[^0-9A-Za-z])", r"(?:[^0-9A-Za-z]|$)"
-_PERSONAL_DATA = _EDGE_L + r"(?:\d{6}-?[1-8]\d{6}|01[016789][-. ]?\d{3,4}[-. ]?\d{4}|0\d{1,2}-\d{3,4}-\d{4})" + _EDGE_R
 
 
 class PublishError(RuntimeError):
@@ -259,7 +256,7 @@ def personal_data_problems(table: str, frame: pl.DataFrame) -> list[str]:
     text_columns = [name for name, dtype in frame.schema.items() if dtype == pl.String]
     if not text_columns or not frame.height:
         return []
-    hits = frame.select(pl.col(text_columns).str.contains(_PERSONAL_DATA).any()).row(0, named=True)
+    hits = frame.select(contains_personal_number(pl.col(name)).any().alias(name) for name in text_columns).row(0, named=True)
     return [f"{table}.{name}: unmasked personal data" for name, hit in hits.items() if hit]
 
 

@@ -234,17 +234,14 @@ def guess_csv_fields(text: str, head_chars: int = 1 << 16) -> int:
     return count_csv_fields(head if head.count('"') % 2 == 0 else text)
 
 
+def fields_per_line(text: str) -> pl.Series:
+    """Fields on each line: commas once quoted cells (which may hold commas or line breaks) are taken out."""
+    return pl.Series([text]).str.replace_all(r'"[^"]*"', "").str.split("\n").explode().str.count_matches(",", literal=True) + 1
+
+
 def count_csv_fields(text: str) -> int:
-    """The most fields any record has: commas per line once quoted cells (which may hold commas or
-    line breaks) are taken out. polars sizes the grid by the first line (a title), so it needs this."""
-    commas = (
-        pl.Series([text])
-        .str.replace_all(r'"[^"]*"', "")
-        .str.split("\n")
-        .explode()
-        .str.count_matches(",", literal=True)
-    )
-    return int(commas.max() or 0) + 1
+    """The most fields any record has. polars sizes the grid by the first line (a title), so it needs this."""
+    return int(fields_per_line(text).max() or 1)
 
 
 def build_delivery(grid: pl.DataFrame, descriptor: Descriptor, source_file: str, encoding: str) -> Delivery:

@@ -29,6 +29,7 @@ from pledgeflow.korean import (
     parse_rate_pct,
     rate_is_malformed,
 )
+from pledgeflow.reading import fields_per_line
 
 INDEX_FILE = "_tables.csv"
 TABLES = ("attributes", "targets", "results", "budget", "census", "activities")
@@ -69,6 +70,8 @@ TEXT_MEASURES = ("date_range",)
 
 class ReportError(Exception):
     """The register cannot be loaded as a whole; messages are for the officer, in Korean and English."""
+
+    exit_code = 3  # a data problem that blocks the run, like a breached threshold
 
     def __init__(self, source_file: str, message_ko: str, message_en: str) -> None:
         super().__init__(source_file, message_ko, message_en)
@@ -119,6 +122,19 @@ def decode_register(data: bytes, source_file: str) -> str:
                       "The file is neither UTF-8 nor CP949; save it again as CSV (UTF-8).")
 
 
+def check_ragged(text: str, source_file: str) -> None:
+    """A line with more cells than the header is refused, never cut: "1,572" typed without quotes
+    would otherwise silently become 1."""
+    fields = fields_per_line(text.rstrip("\n"))
+    extra = (fields > fields[0]).arg_true() + 1
+    if extra.len():
+        lines = ", ".join(str(n) for n in extra.head(5).to_list())
+        raise ReportError(source_file, f"{lines}행의 칸 수가 머리글보다 많습니다. 천 단위 쉼표가 있는 숫자는 따옴표로 "
+                          f'감싸야 합니다(예: "1,572"). Excel에서 CSV로 다시 저장하세요.',
+                          f"Line(s) {lines} have more cells than the header: a number with a thousands separator "
+                          f'must be quoted ("1,572"). Save the sheet from Excel as CSV again.')
+
+
 def read_register_csv(reported_dir: Path, file_name: str, table: str) -> pl.DataFrame:
     """One register file as text, columns renamed to English, each row tagged with its line number."""
     source_file = f"{reported_dir.name}/{file_name}"
@@ -126,7 +142,8 @@ def read_register_csv(reported_dir: Path, file_name: str, table: str) -> pl.Data
     if not path.is_file():
         raise ReportError(source_file, "보고 대장 파일이 없습니다.", "The register file is missing.")
     text = decode_register(path.read_bytes(), source_file)
-    frame = pl.read_csv(io.BytesIO(text.encode("utf-8")), infer_schema=False, truncate_ragged_lines=True)
+    check_ragged(text, source_file)
+    frame = pl.read_csv(io.BytesIO(text.encode("utf-8")), infer_schema=False)
     mapping = {normalise_label(k): v for k, v in HEADERS[table].items()}
     renames = {c: mapping[normalise_label(c)] for c in frame.columns if normalise_label(c) in mapping}
     missing = sorted(set(HEADERS[table].values()) - set(renames.values()) - OPTIONAL_COLUMNS)

@@ -43,5 +43,10 @@ class Settings:
         return replace(settings, **overrides) if overrides else settings
 
     @property
+    def is_project(self) -> bool:
+        """True where root holds a pledgeflow project (its catalog)."""
+        return (self.schemas_dir / "catalog.yaml").is_file()
+
+    @property
     def uses_development_key(self) -> bool:
         return self.pseudonym_key == DEVELOPMENT_PSEUDONYM_KEY

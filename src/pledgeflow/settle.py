@@ -22,6 +22,11 @@ from pledgeflow.ingest import DeliveryResult, combine_results
 from pledgeflow.validation import load_rules, typed_view
 
 KEY = ["dataset", "source_file", "source_row"]
+COUNTS_SCHEMA = {  # DeliveryResult.counts, typed even when a run finds no file at all
+    "dataset": pl.String, "source_file": pl.String, "rows_read": pl.Int64, "rows_valid": pl.Int64,
+    "rows_quarantined": pl.Int64, "blank_rows": pl.Int64, "encoding": pl.String, "header_row": pl.Int64,
+    "unmapped_headers": pl.List(pl.String), "file_error": pl.String,
+}
 
 
 @dataclass(frozen=True)
@@ -48,10 +53,14 @@ def settle_records(results: list[DeliveryResult], catalog: Catalog, schemas_dir:
     matched = decisions.match_decisions(ledger.load_decisions(decisions_dir, schemas_dir), delivered, valid, as_of)
     revalidated, corrected = decisions.apply_corrections(delivered, matched, catalog, schemas_dir, key, valid=valid)
     merged = decisions.merge_corrections(valid, held, failures, delivered, revalidated)
-    crossed = apply_cross_checks(merged.valid, catalog, load_rules(schemas_dir))
-    quarantined = {d: pl.concat([merged.quarantined[d], crossed.quarantined[d]]) for d in held}
-    final_valid, final_held, excluded, disposed = decisions.apply_waivers_and_exclusions(crossed.valid, quarantined, matched)
-    lineage = decisions.decision_lineage(matched, corrected, disposed)
+    # exclusions first, so an excluded record cannot make another one its duplicate; waivers last, so a
+    # steward can waive a cross-dataset failure too
+    excludes, waives = (matched.filter(pl.col("action") == action) for action in ("exclude", "waive"))
+    kept, held_back, excluded, dropped = decisions.apply_waivers_and_exclusions(merged.valid, merged.quarantined, excludes)
+    crossed = apply_cross_checks(kept, catalog, load_rules(schemas_dir))
+    quarantined = {d: pl.concat([held_back[d], crossed.quarantined[d]]) for d in held}
+    final_valid, final_held, _, waived = decisions.apply_waivers_and_exclusions(crossed.valid, quarantined, waives)
+    lineage = decisions.decision_lineage(matched, corrected, dropped, waived)
     return Settled(
         valid=final_valid,
         quarantined=final_held,
@@ -68,8 +77,7 @@ def settle_records(results: list[DeliveryResult], catalog: Catalog, schemas_dir:
 
 def count_rows(results: list[DeliveryResult], valid: dict, quarantined: dict, excluded: dict) -> pl.DataFrame:
     """Per file: rows read, and where they ended (the manifest checks read = valid + quarantined + excluded)."""
-    per_file = pl.DataFrame([r.counts for r in results], schema_overrides={
-        "header_row": pl.Int64, "encoding": pl.String, "file_error": pl.String, "unmapped_headers": pl.List(pl.String)})
+    per_file = pl.DataFrame([r.counts for r in results], schema=COUNTS_SCHEMA)
     landed = [
         frame.select("source_file").with_columns(pl.lit(name).alias("bucket"))
         for name, frames in (("rows_valid", valid), ("rows_quarantined", quarantined), ("rows_excluded", excluded))

@@ -275,6 +275,8 @@ def validate_frame(raw: pl.DataFrame, descriptor: Descriptor, catalog: Catalog, 
 
 
 def mask_text_columns(typed: pl.DataFrame, descriptor: Descriptor) -> pl.DataFrame:
-    """Once checked, text cells are kept masked: no personal number travels on (cache, decisions, tables)."""
-    text = [c.name for c in descriptor.columns if c.type in ("str", "text") and c.personal != "pseudonymise"]
+    """Once checked, every text cell is kept masked: no personal number travels on (cache, decisions, tables),
+    whichever column it was typed into. Pseudonyms and digests are hex and never match."""
+    keep = {"source_file", "row_digest", *(pseudonym_column(c.name) for c in descriptor.columns if c.personal == "pseudonymise")}
+    text = [name for name, dtype in typed.schema.items() if dtype == pl.String and name not in keep]
     return typed.with_columns(mask_personal_numbers(pl.col(name)).alias(name) for name in text)

@@ -100,3 +100,17 @@ def test_a_critical_expectation_blocks_publish_and_names_itself(project, prefect
     assert "achievement_rate_pct" in str(error) and "expect_column_values_to_be_between" in str(error)
     assert (project / "curated/current/indicators.parquet").read_bytes() == before
     assert pl.read_parquet(project / "state/runs.parquet")["status"].to_list()[-1] == "blocked"
+
+
+def test_excluding_the_first_copy_of_a_duplicate_lets_the_second_count(project, prefect_server):
+    run(project)
+    before = current(project, "indicators")["actual"].sum()
+    copy = planted("duplicate_record")  # its first copy is row 13 of the 2019 file
+    assert states_at(current(project, "validation_failures"), copy) == {"new"}
+    review(project, "exclude", "--file", "placements/2019_채용실적.csv", "--row", "13", "--reason", "재제출본으로 대체")
+
+    run(project)
+    failures = current(project, "validation_failures")
+    assert states_at(failures, copy) == set()  # no longer a duplicate of anything
+    indicators = current(project, "indicators")
+    assert indicators["actual"].sum() == before and indicators["decision_excluded_records"].sum() == 1
