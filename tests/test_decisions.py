@@ -10,6 +10,7 @@ import pytest
 
 from pledgeflow import decisions as D
 from pledgeflow.catalog import load_catalog
+from pledgeflow.frames import DECISIONS_SCHEMA
 from pledgeflow.ledger import load_decisions
 from pledgeflow.validation import ROW, validate_frame
 
@@ -123,7 +124,7 @@ def test_lineage_masks_values_and_explains_every_outcome(tmp_path):
     folder = ledger(tmp_path, line(1, "correct", record_id(valid, 2), 2, "비고", "연락 010-1234-5678"),
                     line(2, "exclude", "1" * 16, 9), line(1, "exclude", "2" * 16))
     _, _, _, lineage = apply_all(folder, delivered, valid, quarantined, failures)
-    assert lineage.schema == pl.Schema(D.LINEAGE_SCHEMA)
+    assert lineage.schema == pl.Schema(DECISIONS_SCHEMA)
     assert lineage["outcome"].to_list() == ["still_failing", "invalid", "stale_no_match"]  # by decision_id, ledger row
     assert "010-1234-5678" not in " ".join(lineage.select(pl.concat_str(pl.all().cast(pl.String), ignore_nulls=True)).to_series())
     assert lineage.filter(pl.col("outcome") == "invalid")["message_ko"][0].startswith("결정 대장 decisions/decisions.csv 4행")

@@ -28,7 +28,6 @@ from pledgeflow.privacy import mask_personal_numbers
 
 KEY = ["source_file", "source_row"]
 # The curated `decisions` table: one row per decision and what became of it.
-LINEAGE_SCHEMA = DECISIONS_SCHEMA
 OUTCOME_SCHEMA = {"decision_id": pl.String, "outcome": pl.String, "detail": pl.String}
 
 
@@ -238,7 +237,7 @@ def disposition_outcomes(decisions: pl.DataFrame, valid_keys: pl.DataFrame, held
 
 
 def decision_lineage(matched: pl.DataFrame, *outcomes: pl.DataFrame) -> pl.DataFrame:
-    """The curated `decisions` table (LINEAGE_SCHEMA): one row per decision, its outcome and why.
+    """The curated `decisions` table (DECISIONS_SCHEMA): one row per decision, its outcome and why.
 
     `matched` is `match_decisions`' result; `outcomes` are those of `apply_corrections` and
     `apply_waivers_and_exclusions` (a later one overrides an earlier one for the same decision).
@@ -258,7 +257,7 @@ def decision_lineage(matched: pl.DataFrame, *outcomes: pl.DataFrame) -> pl.DataF
     )
     return (
         masked.with_columns(*lineage_messages())
-        .select(list(LINEAGE_SCHEMA)).cast(LINEAGE_SCHEMA)
+        .select(list(DECISIONS_SCHEMA)).cast(DECISIONS_SCHEMA)
         .sort("decision_id", "ledger_file", "ledger_row", nulls_last=True)
     )
 

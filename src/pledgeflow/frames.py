@@ -8,11 +8,6 @@ from __future__ import annotations
 
 import polars as pl
 
-# Every delivery row carries where it came from, as the steward would find it:
-# source_file relative to raw/, source_row = the row number shown by Excel / a text editor (1-based,
-# header row included).
-SOURCE_COLUMNS = {"source_file": pl.String, "source_row": pl.Int64}
-
 ROW = "_row"  # position of a row in one delivery's frame: ties failures back to their cells
 
 # One row per (record, column, rule) that failed; file-level failures have a null source_row.
@@ -29,10 +24,6 @@ FAILURE_SCHEMA = {
     "message_ko": pl.String,
     "message_en": pl.String,
 }
-
-
-def empty_failures() -> pl.DataFrame:
-    return pl.DataFrame(schema=FAILURE_SCHEMA)
 
 
 def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:

@@ -25,7 +25,6 @@ from pledgeflow.frames import FAILURE_SCHEMA, ROW
 from pledgeflow.privacy import keyed_digest, mask_personal_numbers, pseudonymise
 
 PANDERA_RULE_ALIASES = {"not_nullable": "required"}
-# the typed column a derived column's failures are shown against, and the raw cell they echo
 
 
 @dataclass(frozen=True)
