@@ -29,7 +29,7 @@ from pledgeflow.korean import (
     parse_rate_pct,
     rate_is_malformed,
 )
-from pledgeflow.reading import fields_per_line
+from pledgeflow.reading import DeliveryError, decode_text, fields_per_line
 
 INDEX_FILE = "_tables.csv"
 TABLES = ("attributes", "targets", "results", "budget", "census", "activities")
@@ -112,14 +112,11 @@ def load_report(reported_dir: Path, catalog: Catalog, schemas_dir: Path | None =
 
 
 def decode_register(data: bytes, source_file: str) -> str:
-    """UTF-8 (with or without BOM) or CP949 as saved by Korean Excel; never euc-kr (fails on 똠)."""
-    for encoding in ("utf-8-sig", "cp949"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ReportError(source_file, "UTF-8 또는 CP949로 읽을 수 없는 파일입니다. CSV(UTF-8)로 다시 저장하세요.",
-                      "The file is neither UTF-8 nor CP949; save it again as CSV (UTF-8).")
+    """The register's text, decoded as deliveries are (UTF-8, UTF-8-BOM or CP949, never euc-kr)."""
+    try:
+        return decode_text(data, source_file=source_file)[0]
+    except DeliveryError as unknown:
+        raise ReportError(source_file, unknown.message_ko, unknown.message_en) from None
 
 
 def check_ragged(text: str, source_file: str) -> None:
