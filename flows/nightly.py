@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from contextlib import ExitStack, contextmanager
 
+import polars as pl
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -64,7 +65,7 @@ def load_unchanged(deliveries, settings, context):
 def ingest_file(delivery, catalog, settings, context):
     result, key = pipeline.ingest_file(delivery, catalog, settings, context)
     get_run_logger().info(
-        "%s: read %d, valid %d, quarantined %d%s", result.source_file, result.rows_read, result.valid.height,
+        "%s: read %d, valid %d, quarantined %d%s", result.source_file, result.rows_read, result.counts["rows_valid"],
         result.quarantined.height, f" — {result.file_error}" if result.file_error else "",
     )
     return result, key
@@ -74,9 +75,9 @@ def ingest_file(delivery, catalog, settings, context):
 def settle_deliveries(results, catalog, settings, run):
     settled = pipeline.settle_deliveries(results, catalog, settings, run)
     logger = get_run_logger()
-    for dataset, frame in settled.valid.items():
-        logger.info("%s: valid %d, quarantined %d, excluded by decision %d", dataset, frame.height,
-                    settled.quarantined[dataset].height, settled.excluded[dataset].height)
+    per_dataset = settled.file_counts.group_by("dataset").agg(pl.col("rows_valid", "rows_quarantined", "rows_excluded").sum())
+    for dataset, valid, quarantined, excluded in per_dataset.sort("dataset").iter_rows():
+        logger.info("%s: valid %d, quarantined %d, excluded by decision %d", dataset, valid, quarantined, excluded)
     logger.info("decisions: %s", settled.decisions.group_by("outcome").len().sort("outcome").rows() or "none")
     return settled
 
@@ -192,6 +193,7 @@ def nightly(root: str | None = None, full: bool = False, wait_seconds: float = 0
                 catalog = load_catalog(settings)
                 deliveries = find_deliveries(settings, catalog)
             with clock.step("ingest"):
+                pipeline.warm_up_audit()  # from here on the work is mostly polars, which leaves the GIL to the import
                 context = pipeline.cache_context(settings)
                 unchanged = {} if full else load_unchanged(deliveries, settings, context)
                 todo = [d for d in deliveries.to_dicts() if d["source_file"] not in unchanged]

@@ -95,6 +95,12 @@ def test_importing_the_module_does_not_import_great_expectations():
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0
 
 
+def test_preloading_imports_great_expectations_once_in_the_background():
+    code = ("import sys, pledgeflow.audit as a; t = a.preload_great_expectations(); "
+            "assert t is a.preload_great_expectations() and t.daemon; t.join(); sys.exit('great_expectations' not in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0
+
+
 def test_every_repo_suite_marks_each_expectation_critical_or_warning():
     suites = audit.load_suites(SUITES)
     assert set(suites) == set(CURATED_SCHEMAS)

@@ -10,10 +10,11 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 import pytest
+import xlsxwriter
 
 from pledgeflow.catalog import load_catalog
 from pledgeflow.frames import VALIDATION_FAILURES_SCHEMA
-from pledgeflow.review import neutralise_formula, sheet_name, write_review_pack
+from pledgeflow.review import FrameSheet, neutralise_formula, rows_xml, sheet_name, write_review_pack
 from tests.conftest import PLACEMENTS_FILE, delivered, failure, failures, placement
 
 CATALOG = load_catalog(Path(__file__).resolve().parents[1] / "schemas")
@@ -176,3 +177,33 @@ def test_a_run_without_failures_still_writes_both_files(tmp_path):
     assert all(records(paths["xlsx"], d.title_ko) == [] for d in CATALOG.descriptors.values())
     assert {r["실패 건수 (failures)"] for r in summary_table(paths["xlsx"], "데이터셋별 합계")} == {0}
     assert "<tbody>\n\n</tbody>" in paths["html"].read_text(encoding="utf-8")
+
+
+def test_a_frame_sheet_reads_back_like_cell_by_cell_writes(tmp_path):
+    frame = pl.DataFrame({
+        "text": ["<a & b>", " leading", "ctrl\x01x", "tab\tx", None, "줄\n바꿈", "😀" * 20000],
+        "n": [1, None, 3, 40000, 5, 6, 7],
+        "tail": ["x", "y", None, "'=1", "z", "trailing ", "w"],
+    })
+    fast, slow = tmp_path / "fast.xlsx", tmp_path / "slow.xlsx"
+    book = xlsxwriter.Workbook(str(fast))
+    wrap = book.add_format({"text_wrap": True})
+    book.add_worksheet("s", worksheet_class=FrameSheet).write_frame(1, frame, [wrap, None, None])
+    book.close()
+    book = xlsxwriter.Workbook(str(slow))
+    wrap, sheet = book.add_format({"text_wrap": True}), book.add_worksheet("s")
+    for r, row in enumerate(frame.iter_rows(), start=1):  # the reference: xlsxwriter, one call per cell
+        for c, value in enumerate(row):
+            if isinstance(value, str):
+                sheet.write_string(r, c, value, wrap if c == 0 else None)
+            elif value is not None:
+                sheet.write_number(r, c, value)
+    book.close()
+    fast_sheet, slow_sheet = (openpyxl.load_workbook(p)["s"] for p in (fast, slow))
+    assert fast_sheet.dimensions == slow_sheet.dimensions == "A2:C8"
+    for fast_row, slow_row in zip(fast_sheet.iter_rows(), slow_sheet.iter_rows(), strict=True):
+        assert [(c.value, c.data_type, c.alignment.wrap_text) for c in fast_row] == [
+            (c.value, c.data_type, c.alignment.wrap_text) for c in slow_row]
+    assert len(fast_sheet["A8"].value) == 16383  # cut to Excel's 32,767 UTF-16 units, as xlsxwriter does
+    # a literal escape look-alike is itself escaped (openpyxl undoes this for shared strings only, so not compared above)
+    assert "<t>_x005F_x0041_ &amp; _x0001_</t>" in rows_xml(pl.DataFrame({"t": ["_x0041_ & \x01"]}), 0, [0])

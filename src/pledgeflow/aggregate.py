@@ -10,45 +10,55 @@ from __future__ import annotations
 import polars as pl
 
 from pledgeflow.catalog import Catalog
-from pledgeflow.frames import INDICATORS_SCHEMA, conform
+from pledgeflow.frames import INDICATORS_SCHEMA, Rows, conform
 
 GROUP = ["pledge_id", "subproject_id", "indicator_id"]
 
 
-def assign_periods(frame: pl.DataFrame, date_column: str, catalog: Catalog) -> pl.DataFrame:
-    """Add `period`: the catalog period whose start..end holds the date (null outside every period)."""
-    periods = catalog.periods_frame.select("period", "start_date", "end_date")
-    dated = frame.with_columns(pl.col(date_column).alias("_date")).sort("_date", nulls_last=True)
-    joined = dated.join_asof(periods, left_on="_date", right_on="start_date", strategy="backward")
-    return joined.with_columns(
-        pl.when(pl.col("_date") <= pl.col("end_date")).then(pl.col("period")).alias("period")
-    ).drop("_date", "start_date", "end_date")
+def period_of(date_column: str, catalog: Catalog) -> pl.Expr:
+    """The catalog period whose start..end holds the date (null outside every period).
+
+    A handful of periods: one comparison per period over the column, no sort, rows keep their order.
+    """
+    period = pl.lit(None, dtype=pl.String)
+    for name, start, end in catalog.periods_frame.select("period", "start_date", "end_date").iter_rows():
+        period = pl.when(pl.col(date_column).is_between(start, end)).then(pl.lit(name)).otherwise(period)
+    return period.alias("period")
 
 
-def count_records(records: dict[str, pl.DataFrame], catalog: Catalog, name: str, by: tuple[str, ...] = ()) -> pl.DataFrame:
+def assign_periods(frame: Rows, date_column: str, catalog: Catalog) -> Rows:
+    """Add `period` (see `period_of`)."""
+    return frame.with_columns(period_of(date_column, catalog))
+
+
+def count_records(records: dict[str, Rows], catalog: Catalog, name: str, by: tuple[str, ...] = ()) -> pl.DataFrame:
     """Records per pledge, sub-project, indicator and period (and `by`), for every catalog indicator -> column `name`.
 
-    `records` maps a dataset to its rows; an indicator counts the rows of its source dataset.
+    `records` maps a dataset to its rows (frames or lazy queries: only the columns counted are read); an
+    indicator counts the rows of its source dataset.
     """
     parts = []
     for (source, date_column), indicators in catalog.indicators_frame.group_by(["source_dataset", "date_column"]):
         rows = records.get(source)
-        if rows is None or rows.is_empty():
+        if rows is None:
             continue
-        dated = assign_periods(rows.filter(pl.col("subproject_id").is_not_null()), date_column, catalog)
-        counted = dated.filter(pl.col("period").is_not_null()).group_by("subproject_id", "period", *by).agg(pl.len().alias(name))
-        parts.append(indicators.select(GROUP).join(counted, on="subproject_id"))
+        counted = (
+            rows.lazy().filter(pl.col("subproject_id").is_not_null())
+            .group_by("subproject_id", period_of(date_column, catalog), *by).agg(pl.len().alias(name))
+            .filter(pl.col("period").is_not_null())
+        )
+        parts.append(indicators.lazy().select(GROUP).join(counted, on="subproject_id"))
     schema = {**{c: pl.String for c in GROUP}, "period": pl.String, **{c: pl.String for c in by}, name: pl.Int64}
-    return pl.concat([p.cast(schema) for p in parts]) if parts else pl.DataFrame(schema=schema)
+    return pl.concat([p.cast(schema) for p in parts]).collect() if parts else pl.DataFrame(schema=schema)
 
 
 def build_indicators(
-    valid: dict[str, pl.DataFrame],
+    valid: dict[str, Rows],
     quarantined: dict[str, pl.DataFrame],
     targets: pl.DataFrame,
     results: pl.DataFrame,
     catalog: Catalog,
-    decided: dict[str, dict[str, pl.DataFrame]] | None = None,
+    decided: dict[str, dict[str, Rows]] | None = None,
 ) -> pl.DataFrame:
     """The curated `indicators` table (frames.INDICATORS_SCHEMA), sorted.
 
@@ -94,12 +104,12 @@ def build_holdbacks(quarantined: dict[str, pl.DataFrame], failures: pl.DataFrame
     return counted.sort([*GROUP, "period", "rule"])
 
 
-def newest_record_date(valid: dict[str, pl.DataFrame], catalog: Catalog):
+def newest_record_date(valid: dict[str, Rows], catalog: Catalog):
     """The latest date among the records the indicators count: periods after it have not started."""
     dates = [
-        valid[source].select(pl.col(column).max()).item()
+        valid[source].lazy().select(pl.col(column).max()).collect().item()
         for source, column in catalog.indicators_frame.select("source_dataset", "date_column").unique().iter_rows()
-        if source in valid and valid[source].height
+        if source in valid
     ]
     return max((d for d in dates if d is not None), default=None)
 

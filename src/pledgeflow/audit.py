@@ -9,19 +9,22 @@ to be 0 (or at most 0).
 Data Docs are built into `<version>/data_docs` and made offline-safe by `pledgeflow.audit_docs`
 (external references removed, our own static index instead of GX's JavaScript one).
 
-great_expectations costs 6-7 s to import: it is imported inside `run_suites` and `context_config` only,
-so commands that merely import this module (validate, failures, review) never pay for it.
+great_expectations costs 5-7 s to import: it is imported inside `run_suites` and `context_config` only,
+so commands that merely import this module (validate, failures, review) never pay for it. A publish can
+hide that cost with `preload_great_expectations()`, which imports it in a background thread while the
+version and its review pack are written (polars, zlib and file writes release the GIL).
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from pledgeflow.audit_docs import make_docs_offline, write_docs_index
+from pledgeflow.audit_docs import describe_condition, describe_kwargs, make_docs_offline, write_docs_index
 
 SEVERITIES = ("critical", "warning")
 DOCS_DIR = "data_docs"
@@ -30,6 +33,7 @@ _PARTIAL_VALUES = 20
 _INDICATOR_GROUP = ["pledge_id", "subproject_id", "indicator_id"]
 _BUDGET_KEY = ["pledge_id", "subproject_id", "funding_source", "period"]
 _CELL = [*_INDICATOR_GROUP, "period"]
+_PRELOAD: list[threading.Thread] = []
 
 
 class AuditFailed(Exception):
@@ -215,8 +219,31 @@ def derive_budget_checks(frame: pl.DataFrame, tables: dict[str, pl.DataFrame]) -
 # ---- running the suites -------------------------------------------------------------------------------
 
 
+def preload_great_expectations() -> threading.Thread:
+    """Start importing Great Expectations in a daemon thread (once); `run_suites` waits for it.
+
+    Start it before other imports of the publish step: a failed import here is simply retried by
+    `run_suites`, which then raises as usual.
+    """
+    if not _PRELOAD:
+        _PRELOAD.append(threading.Thread(target=import_great_expectations, name="preload-gx", daemon=True))
+        _PRELOAD[0].start()
+    return _PRELOAD[0]
+
+
+def import_great_expectations() -> None:
+    try:
+        import great_expectations  # noqa: F401
+        from great_expectations.core.run_identifier import RunIdentifier  # noqa: F401
+        from great_expectations.data_context.types.base import DataContextConfig  # noqa: F401
+    except Exception:  # noqa: BLE001 - run_suites imports again and reports the error
+        pass
+
+
 def run_suites(tables: dict[str, pl.DataFrame], suites: dict[str, dict], docs_dir: Path, run_name: str) -> list[Outcome]:
     """Validate each table (as pandas) against its suite in an ephemeral GX context; build Data Docs."""
+    for thread in _PRELOAD:
+        thread.join()
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
 
@@ -280,25 +307,6 @@ def raised_exception(info) -> str | None:
     entries = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
     messages = [str(e.get("exception_message") or "exception") for e in entries if e.get("raised_exception")]
     return messages[0].splitlines()[0][:200] if messages else None
-
-
-def describe_kwargs(kwargs: dict) -> str:
-    """column / column list and bounds positionally, anything else as key=value."""
-    parts = [kwargs["column"]] if "column" in kwargs else []
-    parts += [", ".join(kwargs["column_list"])] if "column_list" in kwargs else []
-    parts += [f"{kwargs[k]:g}" if isinstance(kwargs[k], float) else kwargs[k] for k in ("min_value", "max_value") if k in kwargs]
-    parts += [f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in kwargs.items()
-              if k not in ("column", "column_list", "min_value", "max_value", "row_condition")]
-    parts += [describe_condition(kwargs["row_condition"])] if "row_condition" in kwargs else []
-    return ", ".join(str(p) for p in parts)
-
-
-def describe_condition(condition) -> str:
-    """A GX comparison Condition as `where outcome != "invalid"`; any other form as its JSON."""
-    if isinstance(condition, dict) and condition.get("type") == "comparison":
-        value = json.dumps(condition.get("parameter"), ensure_ascii=False)
-        return f"where {condition['column']['name']} {condition['operator']} {value}"
-    return f"row_condition={json.dumps(condition, ensure_ascii=False)}"
 
 
 # ---- output: audit.json -------------------------------------------------------------------------------

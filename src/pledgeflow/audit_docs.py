@@ -3,7 +3,8 @@
 GX pages load Bootstrap, jQuery and fonts from CDNs and its index page draws its table with that
 JavaScript, and district networks have no internet access: `make_docs_offline` removes every external
 reference, drops the inline scripts and the unused copied assets and injects a small inline stylesheet;
-`write_docs_index` replaces GX's index with a static page listing every outcome.
+`write_docs_index` replaces GX's index with a static page listing every outcome, each expectation written
+as one line (`describe_kwargs`: `expect_x(column, 0, 1000)`).
 
 Pure text and file work: no Great Expectations import. Outcomes come from `pledgeflow.audit`, which
 imports this module; they are typed structurally here (`AuditRow`) so that no import runs back.
@@ -100,3 +101,22 @@ def index_row(outcome: AuditRow) -> str:
     cells = [html.escape(outcome.table), html.escape(outcome.severity), f'<span class="{css}">{label}</span>',
              f"<code>{html.escape(outcome.expectation)}</code>", html.escape(observed)]
     return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
+
+
+def describe_kwargs(kwargs: dict) -> str:
+    """column / column list and bounds positionally, anything else as key=value."""
+    parts = [kwargs["column"]] if "column" in kwargs else []
+    parts += [", ".join(kwargs["column_list"])] if "column_list" in kwargs else []
+    parts += [f"{kwargs[k]:g}" if isinstance(kwargs[k], float) else kwargs[k] for k in ("min_value", "max_value") if k in kwargs]
+    parts += [f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in kwargs.items()
+              if k not in ("column", "column_list", "min_value", "max_value", "row_condition")]
+    parts += [describe_condition(kwargs["row_condition"])] if "row_condition" in kwargs else []
+    return ", ".join(str(p) for p in parts)
+
+
+def describe_condition(condition) -> str:
+    """A GX comparison Condition as `where outcome != "invalid"`; any other form as its JSON."""
+    if isinstance(condition, dict) and condition.get("type") == "comparison":
+        value = json.dumps(condition.get("parameter"), ensure_ascii=False)
+        return f"where {condition['column']['name']} {condition['operator']} {value}"
+    return f"row_condition={json.dumps(condition, ensure_ascii=False)}"

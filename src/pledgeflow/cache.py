@@ -14,7 +14,7 @@ from importlib import metadata
 import json
 import os
 import shutil
-from dataclasses import fields
+from dataclasses import fields, replace
 from functools import cache
 from pathlib import Path
 
@@ -24,7 +24,7 @@ import pledgeflow
 from pledgeflow.ingest import DeliveryResult
 
 FRAMES = ("valid", "quarantined", "failures", "delivered")
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 def tree_digest(folder: Path, pattern: str = "*") -> str:
@@ -60,15 +60,27 @@ def result_key(dataset: str, source_file: str, sha256: str, context: str) -> str
 
 
 def load_result(cache_dir: Path, key: str) -> DeliveryResult | None:
-    """The cached result for `key`, or None (missing or unreadable entries are simply recomputed)."""
+    """The cached result for `key`, or None (missing or unreadable entries are simply recomputed).
+
+    Valid rows come back lazy (a parquet scan): a run reads only the columns its checks and counts use,
+    and never holds every delivery's rows at once. The small frames are read.
+    """
     folder = cache_dir / key
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-        frames = {name: pl.read_parquet(folder / f"{name}.parquet") for name in FRAMES}
+        frames = {name: pl.read_parquet(folder / f"{name}.parquet") for name in FRAMES if name != "valid"}
+        pl.read_parquet_schema(folder / "valid.parquet")  # a damaged file fails here, not in a later query
         meta["unmapped_headers"] = tuple(meta["unmapped_headers"])
-        return DeliveryResult(**frames, **meta)
+        return DeliveryResult(valid=pl.scan_parquet(folder / "valid.parquet"), **frames, **meta)
     except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError):
         return None
+
+
+def cache_result(cache_dir: Path, key: str, result: DeliveryResult) -> DeliveryResult:
+    """Store `result` and return it with its valid rows as a scan of the stored file (memory stays flat)."""
+    store_result(cache_dir, key, result)
+    return replace(result, valid=pl.scan_parquet(cache_dir / key / "valid.parquet"),
+                   rows_valid=result.counts["rows_valid"])
 
 
 def store_result(cache_dir: Path, key: str, result: DeliveryResult) -> None:
@@ -80,8 +92,10 @@ def store_result(cache_dir: Path, key: str, result: DeliveryResult) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     for name in FRAMES:
-        getattr(result, name).write_parquet(tmp / f"{name}.parquet")
+        frame = getattr(result, name)
+        (frame.collect() if isinstance(frame, pl.LazyFrame) else frame).write_parquet(tmp / f"{name}.parquet")
     meta = {f.name: getattr(result, f.name) for f in fields(result) if f.name not in FRAMES}
+    meta["rows_valid"] = result.counts["rows_valid"]
     meta["unmapped_headers"] = list(meta["unmapped_headers"])
     (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, sort_keys=True), encoding="utf-8")
     try:

@@ -121,7 +121,7 @@ def validate(
         raise typer.Exit(2)
     result = process_delivery(path, dataset, path.name, catalog, settings.schemas_dir, settings.pseudonym_key)
     console.print(
-        f"{path.name}: read {result.rows_read}, valid {result.valid.height}, quarantined {result.quarantined.height}"
+        f"{path.name}: read {result.rows_read}, valid {result.counts['rows_valid']}, quarantined {result.quarantined.height}"
         + (f" (encoding {result.encoding}, header row {result.header_row})" if result.encoding else "")
     )
     console.print("[dim]Cross-file checks (duplicates, cited cohorts/fairs, age band) run in `pledgeflow run`.[/]")

@@ -22,7 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from pledgeflow.catalog import Catalog
-from pledgeflow.frames import DECISIONS_SCHEMA, ROW
+from pledgeflow.frames import DECISIONS_SCHEMA, ROW, Rows, as_kind, pick_rows
 from pledgeflow.ledger import decision_number
 from pledgeflow.privacy import mask_personal_numbers
 
@@ -34,21 +34,22 @@ OUTCOME_SCHEMA = {"decision_id": pl.String, "outcome": pl.String, "detail": pl.S
 # ---- matching -----------------------------------------------------------------------------------
 
 
-def record_locations(delivered: dict[str, pl.DataFrame], valid: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    """dataset, found_file, found_row, current_record_id, matched_set for every record of this run."""
-    parts = [
-        frame.select(pl.lit(dataset).alias("dataset"), pl.col("source_file").alias("found_file"),
-                     pl.col("source_row").alias("found_row"), pl.col("row_digest").str.slice(0, 16).alias("current_record_id"),
-                     pl.lit(kind).alias("matched_set"))
-        for kind, frames in (("quarantined", delivered), ("valid", valid))
-        for dataset, frame in sorted(frames.items()) if frame.width
-    ]
+def record_locations(delivered: dict[str, pl.DataFrame], valid: dict[str, Rows]) -> pl.LazyFrame:
+    """dataset, found_file, found_row, current_record_id, matched_set for every record of this run (a query)."""
     schema = {"dataset": pl.String, "found_file": pl.String, "found_row": pl.Int64, "current_record_id": pl.String,
               "matched_set": pl.String}
-    return pl.concat([pl.DataFrame(schema=schema), *(p.cast(schema) for p in parts)])
+    parts = [
+        frame.lazy().select(pl.lit(dataset).alias("dataset"), pl.col("source_file").alias("found_file"),
+                            pl.col("source_row").alias("found_row"),
+                            pl.col("row_digest").str.slice(0, 16).alias("current_record_id"), pl.lit(kind).alias("matched_set"))
+        .cast(schema)
+        for kind, frames in (("quarantined", delivered), ("valid", valid))
+        for dataset, frame in sorted(frames.items()) if "row_digest" in frame.lazy().collect_schema()
+    ]
+    return pl.concat([pl.LazyFrame(schema=schema), *parts])
 
 
-def match_decisions(decisions: pl.DataFrame, delivered: dict[str, pl.DataFrame], valid: dict[str, pl.DataFrame],
+def match_decisions(decisions: pl.DataFrame, delivered: dict[str, pl.DataFrame], valid: dict[str, Rows],
                     as_of: date) -> pl.DataFrame:
     """Each decision with its target record and an outcome so far.
 
@@ -65,7 +66,7 @@ def match_decisions(decisions: pl.DataFrame, delivered: dict[str, pl.DataFrame],
         pl.when(pl.col("superseded_by") != pl.col("decision_id")).then("superseded_by").alias("superseded_by"))
     expired = (pl.col("action") == "waive") & (pl.col("expires_date") < pl.lit(as_of))
     pending = ok.filter(pl.col("superseded_by").is_null() & ~expired.fill_null(False))
-    places = record_locations(delivered, valid)
+    places = named_records(record_locations(delivered, valid), pending)
     exact = (pl.col("found_file") == pl.col("source_file")) & (pl.col("found_row") == pl.col("source_row"))
     by_id = (
         pending.select("_i", "dataset", "record_id", "source_file", "source_row")
@@ -98,6 +99,19 @@ def match_decisions(decisions: pl.DataFrame, delivered: dict[str, pl.DataFrame],
     )
 
 
+def named_records(places: pl.LazyFrame, pending: pl.DataFrame) -> pl.DataFrame:
+    """The records the pending decisions name, by record_id or by file and row (the rest is never read)."""
+    if pending.is_empty():
+        return places.clear().collect()
+    by_id = pending.select("dataset", pl.col("record_id").alias("current_record_id")).unique()
+    by_place = pending.select("dataset", pl.col("source_file").alias("found_file"),
+                              pl.col("source_row").alias("found_row")).unique()
+    return pl.concat([
+        places.join(by_id.lazy(), on=["dataset", "current_record_id"], how="semi"),
+        places.join(by_place.lazy(), on=["dataset", "found_file", "found_row"], how="semi"),
+    ]).unique().collect()
+
+
 # ---- applying -----------------------------------------------------------------------------------
 
 
@@ -105,7 +119,7 @@ def match_decisions(decisions: pl.DataFrame, delivered: dict[str, pl.DataFrame],
 class Merged:
     """The settled frames with corrected records replaced by their re-validated selves."""
 
-    valid: dict[str, pl.DataFrame]
+    valid: dict[str, Rows]
     quarantined: dict[str, pl.DataFrame]
     failures: pl.DataFrame
     delivered: dict[str, pl.DataFrame]
@@ -113,7 +127,7 @@ class Merged:
 
 
 def apply_corrections(delivered: dict[str, pl.DataFrame], corrections: pl.DataFrame, catalog: Catalog, schemas_dir: Path,
-                      key: str, valid: dict[str, pl.DataFrame] | None = None) -> tuple[dict, pl.DataFrame]:
+                      key: str, valid: dict[str, Rows] | None = None) -> tuple[dict, pl.DataFrame]:
     """Patch each matched correction into its record's delivered view and re-validate those records.
 
     Returns ({dataset: ValidatedFrame of the patched records}, outcomes[decision_id, outcome, detail]) with
@@ -129,10 +143,11 @@ def apply_corrections(delivered: dict[str, pl.DataFrame], corrections: pl.DataFr
     revalidated, outcomes = {}, [pl.DataFrame(schema=OUTCOME_SCHEMA)]
     for dataset in sorted(set(todo["dataset"].to_list())):
         mine, descriptor = todo.filter(pl.col("dataset") == dataset), catalog.descriptors[dataset]
-        views = [delivered[dataset].drop(ROW, strict=False)] if delivered.get(dataset) is not None and delivered[dataset].width else []
-        views += [typed_view(valid[dataset], descriptor)] if valid and dataset in valid else []
-        view = pl.concat([v.select(views[0].columns).cast(views[0].schema) for v in views]).join(
-            mine.select(KEY).unique(), on=KEY, how="semi")
+        views = [delivered[dataset].drop(ROW, strict=False).lazy()] if delivered.get(dataset) is not None and delivered[dataset].width else []
+        views += [typed_view(pick_rows(valid[dataset], mine), descriptor).lazy()] if valid and dataset in valid else []
+        schema = views[0].collect_schema()
+        view = pl.concat([v.select(schema.names()).cast(schema) for v in views]).join(
+            mine.select(KEY).unique().lazy(), on=KEY, how="semi").collect()
         checked = validate_frame(patch_view(view, mine), descriptor, catalog, Path(schemas_dir), key)
         result = ValidatedFrame(valid=checked.valid.drop(ROW), quarantined=checked.quarantined.drop(ROW),
                                 failures=checked.failures.drop(ROW), delivered=checked.delivered.drop(ROW))
@@ -168,7 +183,7 @@ def correction_outcomes(corrections: pl.DataFrame, now_valid: pl.DataFrame, fail
     )
 
 
-def merge_corrections(valid: dict[str, pl.DataFrame], quarantined: dict[str, pl.DataFrame], failures: pl.DataFrame,
+def merge_corrections(valid: dict[str, Rows], quarantined: dict[str, pl.DataFrame], failures: pl.DataFrame,
                       delivered: dict[str, pl.DataFrame], revalidated: dict) -> Merged:
     """Replace every re-validated record (by dataset, source_file, source_row) with its new self.
 
@@ -193,17 +208,19 @@ def merge_corrections(valid: dict[str, pl.DataFrame], quarantined: dict[str, pl.
                   pl.concat([failures.clear(), *corrected]))
 
 
-def _replace(frame: pl.DataFrame, keys: pl.DataFrame, new_rows: pl.DataFrame) -> pl.DataFrame:
-    return pl.concat([frame.join(keys, on=KEY, how="anti"), new_rows.select(frame.columns).cast(frame.schema)]).sort(KEY)
+def _replace(frame: Rows, keys: pl.DataFrame, new_rows: pl.DataFrame) -> Rows:
+    schema = frame.lazy().collect_schema()
+    kept = frame.lazy().join(keys.lazy(), on=KEY, how="anti")
+    return as_kind(frame, pl.concat([kept, new_rows.lazy().select(schema.names()).cast(schema)]), sort=KEY)
 
 
-def apply_waivers_and_exclusions(valid: dict[str, pl.DataFrame], quarantined: dict[str, pl.DataFrame],
+def apply_waivers_and_exclusions(valid: dict[str, Rows], quarantined: dict[str, pl.DataFrame],
                                  decisions_matched: pl.DataFrame) -> tuple[dict, dict, dict, pl.DataFrame]:
     """Waive moves a quarantined record to valid; exclude moves a valid or quarantined record to excluded.
 
     Returns (valid, quarantined, excluded {dataset: typed rows + decision_id}, outcomes[decision_id,
     outcome, detail]). Records are located by the matched file and row (corrections keep them). Every
-    record stays in exactly one of valid / quarantined / excluded.
+    record stays in exactly one of valid / quarantined / excluded. Lazy valid rows stay lazy.
     """
     todo = decisions_matched.filter((pl.col("outcome") == "matched") & pl.col("action").is_in(["waive", "exclude"])).select(
         "decision_id", "action", "dataset", pl.col("matched_source_file").alias("source_file"),
@@ -211,14 +228,21 @@ def apply_waivers_and_exclusions(valid: dict[str, pl.DataFrame], quarantined: di
     out_valid, out_held, excluded, outcomes = {}, {}, {}, [pl.DataFrame(schema=OUTCOME_SCHEMA)]
     for dataset in sorted(valid):
         mine = todo.filter(pl.col("dataset") == dataset)
-        drop = mine.filter(pl.col("action") == "exclude").select("decision_id", *KEY)
-        waive = mine.filter(pl.col("action") == "waive").select(KEY)
         good, held = valid[dataset], quarantined[dataset]
-        excluded[dataset] = pl.concat([good.join(drop, on=KEY, how="inner"), held.join(drop, on=KEY, how="inner")]).sort(KEY)
-        moved = held.join(waive, on=KEY, how="semi").join(drop, on=KEY, how="anti")
-        out_valid[dataset] = pl.concat([good.join(drop, on=KEY, how="anti"), moved]).sort(KEY)
-        out_held[dataset] = held.join(drop, on=KEY, how="anti").join(waive, on=KEY, how="anti").sort(KEY)
-        outcomes.append(disposition_outcomes(mine, good.select(KEY), held.select(KEY)))
+        if mine.is_empty():  # the usual night: nothing to move, and the valid rows are not read
+            out_valid[dataset], out_held[dataset] = good, held
+            excluded[dataset] = pl.DataFrame(schema={**good.lazy().collect_schema(), "decision_id": pl.String})
+            continue
+        drop = mine.filter(pl.col("action") == "exclude").select("decision_id", *KEY).lazy()
+        waive = mine.filter(pl.col("action") == "waive").select(KEY).lazy()
+        good_rows, held_rows = good.lazy(), held.lazy()
+        excluded[dataset] = pl.concat([pick_rows(good, mine).lazy().join(drop, on=KEY, how="inner"),
+                                       held_rows.join(drop, on=KEY, how="inner")]).collect().sort(KEY)
+        moved = held_rows.join(waive, on=KEY, how="semi").join(drop, on=KEY, how="anti")
+        out_valid[dataset] = as_kind(good, pl.concat([good_rows.join(drop, on=KEY, how="anti"), moved]), sort=KEY)
+        out_held[dataset] = held.join(drop.collect(), on=KEY, how="anti").join(waive.collect(), on=KEY, how="anti").sort(KEY)
+        outcomes.append(disposition_outcomes(mine, good_rows.select(KEY).join(mine.select(KEY).lazy(), on=KEY, how="semi").collect(),
+                                             held.select(KEY)))
     return out_valid, out_held, excluded, pl.concat(outcomes)
 
 

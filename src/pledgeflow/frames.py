@@ -36,6 +36,33 @@ def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame
     )
 
 
+Rows = pl.DataFrame | pl.LazyFrame  # a run's valid rows are lazy: queries over the cache's parquet files
+
+
+def as_kind(template: Rows, query: pl.LazyFrame, sort: list[str] | None = None) -> Rows:
+    """`query` as the same kind of frame as `template`: still lazy, or collected (and sorted by `sort`).
+
+    A nightly run keeps its valid rows on disk and lets each consumer read only the columns it needs;
+    a frame passed in (a test, one delivery) comes back as a frame, in a stable order.
+    """
+    if isinstance(template, pl.LazyFrame):
+        return query
+    frame = query.collect()
+    return frame.sort(sort) if sort else frame
+
+
+def pick_rows(rows: Rows, keys: pl.DataFrame, on: tuple[str, ...] = ("source_file", "source_row")) -> pl.DataFrame:
+    """The rows at `keys` (a few), every column, read without decoding the other rows' columns.
+
+    A hash filter is a predicate the parquet reader applies before it decodes the rest of a row
+    (a semi-join is not); the join afterwards makes a hash collision harmless.
+    """
+    wanted = keys.select(*on).unique()
+    hashes = wanted.select(pl.struct(*on).hash()).to_series().implode()
+    picked = rows.lazy().filter(pl.struct(*on).hash().is_in(hashes))
+    return picked.join(wanted.lazy(), on=list(on), how="semi").collect()
+
+
 # ---- curated tables (the contract dashboards read; pandera YAML in schemas/curated/) ----
 
 INDICATORS_SCHEMA = {

@@ -25,7 +25,7 @@ class DeliveryResult:
 
     dataset: str
     source_file: str
-    valid: pl.DataFrame
+    valid: pl.DataFrame | pl.LazyFrame  # lazy once cached: the rows stay on disk until a query needs them
     quarantined: pl.DataFrame
     failures: pl.DataFrame
     delivered: pl.DataFrame  # quarantined rows as delivered (masked, pseudonymised), for the steward
@@ -35,6 +35,7 @@ class DeliveryResult:
     blank_rows: int = 0
     unmapped_headers: tuple[str, ...] = field(default_factory=tuple)
     file_error: str | None = None
+    rows_valid: int | None = None  # known without reading the rows (None: count `valid`)
 
     @property
     def counts(self) -> dict:
@@ -42,7 +43,7 @@ class DeliveryResult:
             "dataset": self.dataset,
             "source_file": self.source_file,
             "rows_read": self.rows_read,
-            "rows_valid": self.valid.height,
+            "rows_valid": self.valid.height if self.rows_valid is None else self.rows_valid,
             "rows_quarantined": self.quarantined.height,
             "blank_rows": self.blank_rows,
             "encoding": self.encoding,
@@ -73,6 +74,7 @@ def process_delivery(path: Path, dataset: str, source_file: str, catalog: Catalo
         header_row=delivery.header_row,
         blank_rows=delivery.blank_rows,
         unmapped_headers=tuple(delivery.unmapped_headers),
+        rows_valid=checked.valid.height,
     )
 
 
@@ -95,18 +97,25 @@ def unreadable_delivery(dataset: str, source_file: str, exc: DeliveryError, sche
         "message_en": [f"{rule['message_en'].item()} {mask_text(exc.message_en)}"],
     }), FAILURE_SCHEMA).with_columns(pl.lit(f"file:{source_file}").alias("fingerprint"))
     return DeliveryResult(dataset, source_file, empty, empty, failure, pl.DataFrame(), rows_read=0,
-                          file_error=mask_text(str(exc)))
+                          file_error=mask_text(str(exc)), rows_valid=0)
 
 
 def combine_results(results: list[DeliveryResult], catalog: Catalog, schemas_dir: Path, key: str) -> tuple[dict, dict, pl.DataFrame]:
-    """Concatenate per-file results by dataset -> (valid, quarantined, failures), in file order."""
+    """Concatenate per-file results by dataset -> (valid, quarantined, failures), in file order.
+
+    Valid rows come back lazy (one query over every file's rows) as soon as one result is lazy, i.e. cached.
+    """
     datasets = tuple(catalog.descriptors)
     ordered = sorted(results, key=lambda r: (r.dataset, r.source_file))
     valid, held = {}, {}
     for dataset in datasets:
         empty = empty_typed(catalog, dataset, schemas_dir, key)
         mine = [r for r in ordered if r.dataset == dataset]
-        valid[dataset] = pl.concat([empty, *[r.valid for r in mine]])
+        parts = [empty, *[r.valid for r in mine]]
+        if any(isinstance(p, pl.LazyFrame) for p in parts):
+            valid[dataset] = pl.concat([p.lazy() for p in parts])
+        else:
+            valid[dataset] = pl.concat(parts)
         held[dataset] = pl.concat([empty, *[r.quarantined for r in mine]])
     failures = (pl.concat([r.failures for r in ordered]) if ordered
                 else pl.DataFrame(schema={**FAILURE_SCHEMA, "fingerprint": pl.String}))

@@ -68,10 +68,11 @@ def rate_is_malformed(expr: pl.Expr) -> pl.Expr:
 def parse_date(expr: pl.Expr) -> pl.Expr:
     """Korean date text -> Date; an impossible date (2019. 2. 30.) or unknown format -> null."""
     cleaned = clean_text(expr)
-    parts = cleaned.str.extract_groups(_DATE)  # one regex pass for year, month and day
-    year = parts.struct.field("1")
-    year = pl.when(year.str.len_bytes() == 2).then(pl.lit("20") + year).otherwise(year)
-    iso = pl.concat_str([year, parts.struct.field("2").str.zfill(2), parts.struct.field("3").str.zfill(2)], separator="-")
+    year = pl.field("1")
+    # built inside the struct, so the regex runs once: each `.struct.field()` of the struct would run it again
+    iso = cleaned.str.extract_groups(_DATE).struct.with_fields(pl.concat_str(
+        [pl.when(year.str.len_bytes() == 2).then(pl.lit("20") + year).otherwise(year),
+         pl.field("2").str.zfill(2), pl.field("3").str.zfill(2)], separator="-").alias("iso")).struct.field("iso")
     return pl.coalesce(iso.str.to_date("%Y-%m-%d", strict=False), cleaned.str.to_date("%Y%m%d", strict=False))
 
 

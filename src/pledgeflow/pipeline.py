@@ -19,6 +19,7 @@ import polars as pl
 from pledgeflow import cache, history, operations, publish
 from pledgeflow.aggregate import build_holdbacks, build_indicators
 from pledgeflow.catalog import Catalog, load_catalog
+from pledgeflow.frames import pick_rows
 from pledgeflow.ingest import DeliveryResult, process_delivery
 from pledgeflow.manifest import build_manifest, write_manifest
 from pledgeflow.privacy import mask_text
@@ -55,6 +56,14 @@ class RunContext:
 def hold_run_lock(settings: Settings, wait_seconds: float = 0):
     """One run at a time per project (context manager; raises operations.RunInProgress)."""
     return operations.run_lock(settings.state_dir, wait_seconds)
+
+
+def warm_up_audit() -> None:
+    """Start importing Great Expectations in the background: its seconds overlap reading and checking, the
+    audit at publish no longer waits for them."""
+    from pledgeflow.audit import preload_great_expectations
+
+    preload_great_expectations()
 
 
 def start_run(settings: Settings) -> RunContext:
@@ -94,8 +103,8 @@ def ingest_file(delivery: dict, catalog: Catalog, settings: Settings, context: s
         Path(delivery["path"]), delivery["dataset"], delivery["source_file"], catalog, settings.schemas_dir, settings.pseudonym_key
     )
     key = delivery_key(delivery, context)
-    if context:
-        cache.store_result(settings.state_dir / "cache", key, result)
+    if context:  # from here on its valid rows are read from the cache, only the columns a query needs
+        result = cache.cache_result(settings.state_dir / "cache", key, result)
     return result, key
 
 
@@ -127,8 +136,8 @@ def compute_indicators(settled: Settled, report: Report, catalog: Catalog) -> pl
     """Indicators from valid records, with what quarantine and the stewards' decisions moved."""
     def moved(state: str) -> dict[str, pl.DataFrame]:
         keys = settled.dispositions.filter(pl.col("state") == state)
-        return {d: frame.join(keys.filter(pl.col("dataset") == d), on=["source_file", "source_row"], how="semi")
-                for d, frame in settled.valid.items()}
+        return {d: pick_rows(frame, mine) for d, frame in settled.valid.items()
+                if not (mine := keys.filter(pl.col("dataset") == d).drop("dataset", "state")).is_empty()}
 
     decided = {"waived_records": moved("waived"), "corrected_records": moved("corrected"),
                "decision_excluded_records": settled.excluded}
@@ -137,7 +146,8 @@ def compute_indicators(settled: Settled, report: Report, catalog: Catalog) -> pl
 
 
 def compute_reconciliation(indicators: pl.DataFrame, settled: Settled, report: Report, catalog: Catalog) -> pl.DataFrame:
-    return reconcile_all(indicators, settled.valid["training_cohorts"], settled.valid["job_fairs"], report, catalog,
+    events = {d: settled.valid[d].lazy().collect() for d in ("training_cohorts", "job_fairs")}  # small: one row per event
+    return reconcile_all(indicators, events["training_cohorts"], events["job_fairs"], report, catalog,
                          placements=settled.valid["placements"])
 
 

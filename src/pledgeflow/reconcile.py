@@ -144,7 +144,7 @@ def compare_fairs(fairs: pl.DataFrame, report: Report, catalog: Catalog) -> pl.D
     ])
 
 
-def match_placements(placements: pl.DataFrame, cohorts: pl.DataFrame, report: Report, catalog: Catalog) -> pl.DataFrame:
+def match_placements(placements: pl.DataFrame | pl.LazyFrame, cohorts: pl.DataFrame, report: Report, catalog: Catalog) -> pl.DataFrame:
     """Per card hire figure, the placements it counts (columns source_ref, hires).
 
     The register declares the link: the row's 구분 (`activity_kind`) is the placements' channel and its
@@ -154,13 +154,16 @@ def match_placements(placements: pl.DataFrame, cohorts: pl.DataFrame, report: Re
     """
     card = report.activities.filter(is_hire_figure()).select("source_ref", "subproject_id", "activity_kind", "activity_name_ko", "period", "as_of_date")
     course_of = match_cohorts(cohorts, report, catalog).select(pl.col("cohort_id").alias("event_id"), pl.col("activity_name_ko").alias("course"))
-    dated = assign_periods(placements.select("subproject_id", "channel_id", "event_id", "hire_date"), "hire_date", catalog)
-    hires = dated.join(course_of, on="event_id", how="left").rename({"period": "hire_period"})
+    # one row per distinct (sub-project, channel, event, day) with its count: millions of placements become thousands
+    cells = (placements.lazy().filter(pl.col("channel_id").is_in(card["activity_kind"].unique().implode()))
+             .group_by("subproject_id", "channel_id", "event_id", "hire_date").agg(pl.len().alias("placements")).collect())
+    hires = assign_periods(cells, "hire_date", catalog).join(course_of, on="event_id", how="left").rename({"period": "hire_period"})
     counted = card.join(hires, left_on=["subproject_id", "activity_kind"], right_on=["subproject_id", "channel_id"]).filter(
         (pl.col("hire_date") <= pl.col("as_of_date"))
         & ((pl.col("period") == "total") | (pl.col("period") == pl.col("hire_period")))
         & ((pl.col("activity_kind") != "training_course") | (pl.col("course") == pl.col("activity_name_ko"))))
-    return card.select("source_ref").join(counted.group_by("source_ref").agg(pl.len().cast(pl.Float64).alias("hires")), on="source_ref", how="left")
+    hires_per_figure = counted.group_by("source_ref").agg(pl.col("placements").sum().cast(pl.Float64).alias("hires"))
+    return card.select("source_ref").join(hires_per_figure, on="source_ref", how="left")
 
 
 def is_hire_figure() -> pl.Expr:

@@ -18,6 +18,7 @@ import polars as pl
 from pledgeflow import decisions, ledger
 from pledgeflow.catalog import Catalog
 from pledgeflow.crosscheck import apply_cross_checks
+from pledgeflow.frames import Rows
 from pledgeflow.ingest import DeliveryResult, combine_results
 from pledgeflow.validation import load_rules, typed_view
 
@@ -33,7 +34,7 @@ COUNTS_SCHEMA = {  # DeliveryResult.counts, typed even when a run finds no file 
 class Settled:
     """All deliveries after validation, steward decisions and cross-dataset checks."""
 
-    valid: dict[str, pl.DataFrame]
+    valid: dict[str, Rows]  # lazy in a run: read per query, only the columns it needs
     quarantined: dict[str, pl.DataFrame]
     excluded: dict[str, pl.DataFrame]  # kept out of the indicators by a steward's exclude decision
     failures: pl.DataFrame
@@ -79,20 +80,21 @@ def count_rows(results: list[DeliveryResult], valid: dict, quarantined: dict, ex
     """Per file: rows read, and where they ended (the manifest checks read = valid + quarantined + excluded)."""
     per_file = pl.DataFrame([r.counts for r in results], schema=COUNTS_SCHEMA)
     landed = [
-        frame.select("source_file").with_columns(pl.lit(name).alias("bucket"))
+        frame.lazy().group_by("source_file").agg(pl.len().cast(pl.Int64).alias("rows")).with_columns(pl.lit(name).alias("bucket"))
         for name, frames in (("rows_valid", valid), ("rows_quarantined", quarantined), ("rows_excluded", excluded))
-        for frame in frames.values() if frame.height
+        for frame in frames.values()
     ]
+    counted = pl.concat(landed).collect() if landed else pl.DataFrame()
     where = (
-        pl.concat(landed).group_by("source_file", "bucket").agg(pl.len().cast(pl.Int64).alias("rows"))
-        .pivot(on="bucket", index="source_file", values="rows")
-        if landed else pl.DataFrame(schema={"source_file": pl.String})
+        counted.group_by("source_file", "bucket").agg(pl.col("rows").sum()).pivot(on="bucket", index="source_file", values="rows")
+        if counted.height else pl.DataFrame(schema={"source_file": pl.String})
     )
     buckets = ["rows_valid", "rows_quarantined", "rows_excluded"]
     return (
         per_file.drop([c for c in buckets if c in per_file.columns])
         .join(where, on="source_file", how="left")
-        .with_columns([(pl.col(b) if b in where.columns else pl.lit(None)).cast(pl.Int64).fill_null(0).alias(b) for b in buckets])
+        .select(pl.exclude(buckets), *[(pl.col(b) if b in where.columns else pl.lit(None)).cast(pl.Int64).fill_null(0).alias(b)
+                                       for b in buckets])  # a fixed column order, whatever order the rows landed in
         .sort("dataset", "source_file")
     )
 

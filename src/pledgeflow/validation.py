@@ -74,6 +74,9 @@ def parse_columns(raw: pl.DataFrame, descriptor: Descriptor, catalog: Catalog, k
     digest = pl.col("row_digest") if "row_digest" in raw.columns else _row_digest(descriptor, key)
     typed: list[pl.Expr] = [pl.col(ROW), pl.col("source_file"), pl.col("source_row"), digest]
     flags: list[tuple[str, str, pl.Expr]] = []
+    # numbers and dates are parsed once, in a first step; a cell is invalid when it is not "none" and did not parse
+    parsed = {spec.name: (korean.parse_int if spec.type == "int" else korean.parse_date)(pl.col(spec.name))
+              for spec in descriptor.columns if spec.type in ("int", "date") and spec.personal != "pseudonymise"}
     for spec in descriptor.columns:
         raw_col = pl.col(spec.name)
         # "-" means none on Korean forms, in text cells as much as in numbers
@@ -82,12 +85,11 @@ def parse_columns(raw: pl.DataFrame, descriptor: Descriptor, catalog: Catalog, k
             typed.append(pl.col(pseudonym_column(spec.name)))
         elif spec.personal == "pseudonymise":
             typed.append(pseudonymise(text, key).alias(pseudonym_column(spec.name)))
-        elif spec.type == "int":
-            typed.append(korean.parse_int(raw_col).alias(spec.name))
-            flags.append((spec.name, "parse_number", korean.int_is_invalid(raw_col)))
-        elif spec.type == "date":
-            typed.append(korean.parse_date(raw_col).alias(spec.name))
-            flags.append((spec.name, "parse_date", korean.date_is_invalid(raw_col)))
+        elif spec.type in ("int", "date"):
+            value = pl.col(_parsed(spec.name))
+            typed.append(value.alias(spec.name))
+            flags.append((spec.name, "parse_number" if spec.type == "int" else "parse_date",
+                          ~korean.is_none_marker(raw_col) & value.is_null()))
         elif spec.type == "brn":
             typed.append(text.str.replace_all(r"[-\s]", "").alias(spec.name))
         elif spec.type in ID_COLUMNS:
@@ -99,9 +101,13 @@ def parse_columns(raw: pl.DataFrame, descriptor: Descriptor, catalog: Catalog, k
             typed.append(text.alias(spec.name))
     # one lazy query: parse results are computed once and shared with the failure flags (polars CSE)
     marks = [flag.alias(f"{col}\x1f{rule}") for col, rule, flag in flags]
-    both = raw.lazy().select(*typed, *marks).collect()
+    both = raw.lazy().with_columns(expr.alias(_parsed(name)) for name, expr in parsed.items()).select(*typed, *marks).collect()
     frame = both.select([name for name in both.columns if "\x1f" not in name])
     return frame, _flagged_cells(both.select(ROW, *[m.meta.output_name() for m in marks]))
+
+
+def _parsed(name: str) -> str:
+    return f"{name}\x1eparsed"
 
 
 def _row_digest(descriptor: Descriptor, key: str) -> pl.Expr:
