@@ -197,19 +197,18 @@ def benchmark(args: argparse.Namespace) -> dict:
     server, startup = start_server(args.workdir / "prefect-home", port)
     env = os.environ | QUIET | {"PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
                                 "PREFECT_HOME": str(args.workdir / "prefect-home")}
-    if args.task_workers:  # Prefect's thread runner otherwise starts every mapped task at once
-        env["PREFECT_TASKS_RUNNER_THREAD_POOL_MAX_WORKERS"] = str(args.task_workers)
     extra = None
     try:
         floor_table = args.workdir / f"floor-{args.rows}.parquet"
         floor = run_phase(["--phase", "floor", str(root), "--out", str(floor_table)], env, args.memory_limit_gb)
         reset_outputs(root)
-        full = run_phase(["--phase", "pipeline", str(root), "--full"], env, args.memory_limit_gb)
+        workers = ["--task-workers", str(args.task_workers)] if args.task_workers else []
+        full = run_phase(["--phase", "pipeline", str(root), "--full", *workers], env, args.memory_limit_gb)
         same = compare_indicators(root, floor_table) if "work_s" in full and "work_s" in floor else None
         from pledgeflow.synth import add_delivery
 
         extra = add_delivery(root, args.incremental_rows)
-        incremental = run_phase(["--phase", "pipeline", str(root)], env, args.memory_limit_gb)
+        incremental = run_phase(["--phase", "pipeline", str(root), *workers], env, args.memory_limit_gb)
     finally:
         if extra is not None:
             extra.unlink(missing_ok=True)
@@ -242,9 +241,10 @@ def phase(args: argparse.Namespace) -> None:
         table.write_parquet(args.out)
         result = {}
     else:
-        from flows.nightly import nightly
+        from flows.nightly import DEFAULT_TASK_WORKERS, with_task_runner
 
         imported = time.perf_counter()
+        nightly = with_task_runner("threads", args.task_workers or DEFAULT_TASK_WORKERS)
         summary = nightly(root=str(args.root), full=args.full)
         result = {"status": summary.get("status"), "rows_read": summary.get("rows_read"),
                   "rows_quarantined": summary.get("rows_quarantined"), "files_reused": summary.get("files_reused")}
@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--incremental-rows", type=int, default=100_000)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/pledgeflow-bench"))
     parser.add_argument("--results", type=Path, help="write the figures here as JSON")
-    parser.add_argument("--task-workers", type=int, help="threads for mapped tasks (default: Prefect's, unbounded)")
+    parser.add_argument("--task-workers", type=int, help="threads for mapped tasks (default: the flow's, 4)")
     parser.add_argument("--memory-limit-gb", type=float, default=16.0, help="kill a phase whose process tree passes this")
     parser.add_argument("--phase", choices=["floor", "pipeline"], help=argparse.SUPPRESS)
     parser.add_argument("root", nargs="?", type=Path, help=argparse.SUPPRESS)

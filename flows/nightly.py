@@ -1,9 +1,10 @@
 """The nightly Prefect flow: wires tasks to pledgeflow's pipeline nodes, nothing more.
 
 Each task calls one function of `pledgeflow.pipeline`; deliveries are mapped
-one task per file. A failed task fails the run (every mapped future is waited
-on and checked), and the CLI turns the final state into an exit code. Only
-file-system errors are retried: a data problem does not go away by trying again.
+one task per batch (a district's folder, split past 64 MB), each file validated
+and cached on its own. A failed task fails the run (every mapped future is
+waited on and checked), and the CLI turns the final state into an exit code.
+Only file-system errors are retried: a data problem does not go away by trying again.
 """
 
 from __future__ import annotations
@@ -61,14 +62,15 @@ def load_unchanged(deliveries, settings, context):
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, retry_condition_fn=retry_on_io,
-      task_run_name="ingest {delivery[source_file]}")
-def ingest_file(delivery, catalog, settings, context):
-    result, key = pipeline.ingest_file(delivery, catalog, settings, context)
-    get_run_logger().info(
-        "%s: read %d, valid %d, quarantined %d%s", result.source_file, result.rows_read, result.counts["rows_valid"],
-        result.quarantined.height, f" — {result.file_error}" if result.file_error else "",
-    )
-    return result, key
+      task_run_name="ingest {folder}")
+def ingest_batch(folder, deliveries, catalog, settings, context):
+    """One folder's deliveries (a district's files); each file is read, validated and cached on its own."""
+    ingested = pipeline.ingest_batch(deliveries, catalog, settings, context)
+    logger = get_run_logger()
+    for result, _ in ingested:
+        logger.info("%s: read %d, valid %d, quarantined %d%s", result.source_file, result.rows_read,
+                    result.counts["rows_valid"], result.quarantined.height, f" — {result.file_error}" if result.file_error else "")
+    return ingested
 
 
 @step
@@ -193,17 +195,17 @@ def nightly(root: str | None = None, full: bool = False, wait_seconds: float = 0
                 catalog = load_catalog(settings)
                 deliveries = find_deliveries(settings, catalog)
             with clock.step("ingest"):
-                pipeline.warm_up_audit()  # from here on the work is mostly polars, which leaves the GIL to the import
                 context = pipeline.cache_context(settings)
                 unchanged = {} if full else load_unchanged(deliveries, settings, context)
-                todo = [d for d in deliveries.to_dicts() if d["source_file"] not in unchanged]
-                futures = ingest_file.map(todo, catalog=unmapped(catalog), settings=unmapped(settings),
-                                          context=unmapped(context))
+                batches = pipeline.batch_deliveries([d for d in deliveries.to_dicts() if d["source_file"] not in unchanged])
+                futures = ingest_batch.map(list(batches), list(batches.values()), catalog=unmapped(catalog),
+                                           settings=unmapped(settings), context=unmapped(context))
                 wait(futures)
-                ingested = [*unchanged.values(), *(f.result() for f in futures)]  # raises if any file's task failed
+                ingested = [*unchanged.values(), *(pair for f in futures for pair in f.result())]  # raises if a task failed
                 results = [result for result, _ in ingested]
                 reused = sorted(unchanged)
             with clock.step("settle"):
+                pipeline.warm_up_audit()  # settling and counting are polars work: they leave the GIL to the import
                 settled = settle_deliveries(results, catalog, settings, run)
                 if breaches := check_thresholds(settled, catalog):
                     blocked = operations.RunBlocked("; ".join(breaches))

@@ -32,12 +32,12 @@ def test_the_benchmark_command_runs_end_to_end_at_a_tiny_size(tmp_path):
     env.pop("PREFECT_API_URL", None)
     run = subprocess.run(
         [sys.executable, "-m", "benchmarks.run", "--rows", "2000", "--districts", "2", "--incremental-rows", "300",
-         "--workdir", str(tmp_path), "--results", str(results)],
+         "--task-workers", "2", "--workdir", str(tmp_path), "--results", str(results)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     figures = json.loads(results.read_text(encoding="utf-8"))
-    assert figures["indicators_identical"] is True
+    assert figures["indicators_identical"] is True and figures["task_workers"] == 2
     assert figures["server_startup_s"] > 0 and figures["ratio_wall"] > 0 and figures["ratio_cpu"] > 0
     assert figures["pipeline_full"]["status"].startswith("completed")
     assert figures["pipeline_incremental"]["files_reused"] > 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from pathlib import Path
 
 import duckdb
@@ -122,6 +123,33 @@ def test_failing_audit_callback_rejects_the_version(tmp_path):
     assert current_version(tmp_path) == "v1"
     assert snapshot(tmp_path / "versions" / "v1") == before
     assert (tmp_path / ".rejected" / "v2").is_dir()
+
+
+def test_companion_files_are_written_alongside_the_audit_and_publish_with_the_version(tmp_path):
+    threads = {}
+
+    def extras(staging: Path) -> None:
+        threads["extras"] = threading.current_thread().name
+        (staging / "review").mkdir()
+        (staging / "review" / "pack.txt").write_text("pack", encoding="utf-8")
+
+    def audit(staging: Path) -> None:
+        threads["audit"] = threading.current_thread().name
+
+    publish_version(tmp_path, SCHEMAS_DIR, "v1", make_tables(), MANIFEST, audit=audit, extras=extras)
+    assert threads["extras"] != threads["audit"]  # the review pack does not wait for the audit
+    assert (tmp_path / "current" / "review" / "pack.txt").read_text(encoding="utf-8") == "pack"
+
+
+def test_a_failing_companion_fails_the_publish_and_nothing_goes_live(tmp_path):
+    publish_tables(tmp_path, "v1")
+
+    def extras(staging: Path) -> None:
+        raise OSError("disk full while writing the review pack")
+
+    with pytest.raises(OSError, match="disk full"):
+        publish_version(tmp_path, SCHEMAS_DIR, "v2", make_tables(2), MANIFEST, extras=extras)
+    assert current_version(tmp_path) == "v1" and not (tmp_path / "versions" / "v2").exists()
 
 
 def test_missing_table_is_rejected(tmp_path):

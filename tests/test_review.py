@@ -14,7 +14,8 @@ import xlsxwriter
 
 from pledgeflow.catalog import load_catalog
 from pledgeflow.frames import VALIDATION_FAILURES_SCHEMA
-from pledgeflow.review import FrameSheet, neutralise_formula, rows_xml, sheet_name, write_review_pack
+from pledgeflow.review import neutralise_formula, sheet_name, write_review_pack
+from pledgeflow.xlsx_frames import FrameSheet, rows_xml
 from tests.conftest import PLACEMENTS_FILE, delivered, failure, failures, placement
 
 CATALOG = load_catalog(Path(__file__).resolve().parents[1] / "schemas")

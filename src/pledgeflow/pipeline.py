@@ -108,6 +108,38 @@ def ingest_file(delivery: dict, catalog: Catalog, settings: Settings, context: s
     return result, key
 
 
+BATCH_BYTES = 64 * 2**20  # a task's worth of files: a task run costs tens of milliseconds of orchestration
+
+
+def batch_deliveries(deliveries: list[dict], batch_bytes: int = BATCH_BYTES) -> dict[str, list[dict]]:
+    """Deliveries grouped for one task each: by the folder they arrived in under their dataset's folder
+    (a district's `raw/<dataset>/<district>/…`), split once a batch holds `batch_bytes` of files.
+
+    Hundreds of small files would otherwise cost more in task runs than in reading; a big file still
+    gets a task of its own. Names are the folder ("top level" for files directly under the dataset's
+    folder) and a part number when a folder is split.
+    """
+    folders: dict[str, list[dict]] = {}
+    for delivery in sorted(deliveries, key=lambda d: d["source_file"]):
+        folders.setdefault("/".join(delivery["source_file"].split("/")[1:-1]) or "top level", []).append(delivery)
+    batches: dict[str, list[dict]] = {}
+    for folder, files in sorted(folders.items()):
+        parts, size = [[]], 0
+        for delivery in files:
+            if parts[-1] and size + delivery["size_bytes"] > batch_bytes:
+                parts.append([])
+                size = 0
+            parts[-1].append(delivery)
+            size += delivery["size_bytes"]
+        batches |= {folder if len(parts) == 1 else f"{folder} ({i}/{len(parts)})": part for i, part in enumerate(parts, 1)}
+    return batches
+
+
+def ingest_batch(deliveries: list[dict], catalog: Catalog, settings: Settings, context: str | None = None) -> list[tuple[DeliveryResult, str]]:
+    """`ingest_file` for each delivery of one batch, in order."""
+    return [ingest_file(delivery, catalog, settings, context) for delivery in deliveries]
+
+
 def prune_cache(settings: Settings, keys: list[str]) -> int:
     return cache.prune_results(settings.state_dir / "cache", set(keys))
 

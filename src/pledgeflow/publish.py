@@ -25,6 +25,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,15 +92,22 @@ def stage_version(
     staging: Path, version: str, tables: dict[str, pl.DataFrame], manifest: dict, schemas_dir: Path,
     audit: Callable[[Path], None] | None, extras: Callable[[Path], None] | None, reject: Callable[[], None],
 ) -> dict[str, str]:
-    """Write and audit a candidate version in `staging`; on a failed audit, `reject()` it and re-raise."""
+    """Write and audit a candidate version in `staging`; on a failed audit, `reject()` it and re-raise.
+
+    The companion files are written while the audit runs (they do not depend on each other, and the
+    review pack's polars and zlib work leaves the GIL to the audit); the version is complete only when both are.
+    """
     files = build_version(staging, tables, manifest | {"version": version})
-    if extras is not None:
-        extras(staging)
-    try:
-        audit_version(staging, Path(schemas_dir) / "curated", audit)
-    except PublishError:
-        reject()
-        raise
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish-extras") as pool:
+        companions = pool.submit(extras, staging) if extras is not None else None
+        try:
+            audit_version(staging, Path(schemas_dir) / "curated", audit)
+        except PublishError:
+            wait([companions] if companions else [])
+            reject()
+            raise
+        if companions is not None:
+            companions.result()  # a failed review pack fails the publish, as before
     return files
 
 
