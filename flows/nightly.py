@@ -16,6 +16,7 @@ import polars as pl
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
 from prefect.futures import wait
 from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -205,12 +206,13 @@ def nightly(root: str | None = None, full: bool = False, wait_seconds: float = 0
                 results = [result for result, _ in ingested]
                 reused = sorted(unchanged)
             with clock.step("settle"):
-                pipeline.warm_up_audit()  # settling and counting are polars work: they leave the GIL to the import
                 settled = settle_deliveries(results, catalog, settings, run)
                 if breaches := check_thresholds(settled, catalog):
                     blocked = operations.RunBlocked("; ".join(breaches))
                     pipeline.fail_run(run, settings, blocked, clock.seconds)
                     return refuse(blocked)
+            if isinstance(FlowRunContext.get().task_runner, ThreadPoolTaskRunner):  # else publish runs elsewhere
+                pipeline.warm_up_audit()  # counting and reconciling are polars work: they leave the GIL to the import
             with clock.step("aggregate"):
                 report = read_report(settings, catalog)
                 if isinstance(report, ReportError):

@@ -37,7 +37,7 @@ def test_the_benchmark_command_runs_end_to_end_at_a_tiny_size(tmp_path):
     )
     assert run.returncode == 0, run.stderr[-3000:]
     figures = json.loads(results.read_text(encoding="utf-8"))
-    assert figures["indicators_identical"] is True and figures["task_workers"] == 2
+    assert figures["indicators_identical"] is True
     assert figures["server_startup_s"] > 0 and figures["ratio_wall"] > 0 and figures["ratio_cpu"] > 0
     assert figures["pipeline_full"]["status"].startswith("completed")
     assert figures["pipeline_incremental"]["files_reused"] > 0

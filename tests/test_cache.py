@@ -52,6 +52,9 @@ def test_a_damaged_valid_file_is_recomputed_not_read_later(tmp_path):
     cache.store_result(tmp_path, "k1", result)
     (tmp_path / "k1" / "valid.parquet").write_bytes(b"not parquet")
     assert cache.load_result(tmp_path, "k1") is None
+    # the file is validated again and its fresh result replaces the damaged entry
+    assert cache.cache_result(tmp_path, "k1", result).valid.collect().equals(frame)
+    assert cache.load_result(tmp_path, "k1") is not None
 
 
 def test_cache_result_hands_back_the_stored_rows_lazily(tmp_path):

@@ -208,3 +208,33 @@ def test_a_frame_sheet_reads_back_like_cell_by_cell_writes(tmp_path):
     assert len(fast_sheet["A8"].value) == 16383  # cut to Excel's 32,767 UTF-16 units, as xlsxwriter does
     # a literal escape look-alike is itself escaped (openpyxl undoes this for shared strings only, so not compared above)
     assert "<t>_x005F_x0041_ &amp; _x0001_</t>" in rows_xml(pl.DataFrame({"t": ["_x0041_ & \x01"]}), 0, [0])
+
+
+def test_a_frame_past_the_sheet_limit_is_refused_not_written_corrupt(tmp_path):
+    book = xlsxwriter.Workbook(str(tmp_path / "big.xlsx"))
+    sheet = book.add_worksheet("s", worksheet_class=FrameSheet)
+    with pytest.raises(ValueError, match="do not fit an Excel sheet"):
+        sheet.write_frame(sheet.xls_rowmax - 1, pl.DataFrame({"n": [1, 2]}), [None])
+    assert sheet.frames == []
+    book.close()
+
+
+def test_a_dataset_sheet_past_excels_rows_ends_with_a_note_and_the_html_keeps_everything(tmp_path, monkeypatch):
+    from pledgeflow import review
+    from pledgeflow.review_html import Table
+
+    original = FrameSheet.__init__
+
+    def small_sheet(self) -> None:  # an Excel of 10 rows stands in for one of 1,048,576
+        original(self)
+        self.xls_rowmax = 10
+
+    monkeypatch.setattr(FrameSheet, "__init__", small_sheet)
+    table = Table("배치", "placements", pl.DataFrame({"source_row": list(range(20)), "rule": ["x"] * 20}),
+                  (("행", "row"), ("규칙", "rule")))
+    book = xlsxwriter.Workbook(str(tmp_path / "pack.xlsx"))
+    formats = {name: book.add_format({}) for name in ("head_ko", "head_en", "text", "wrap")}
+    review.write_dataset_sheet(book, formats, table, "placements")
+    book.close()
+    rows = list(openpyxl.load_workbook(tmp_path / "pack.xlsx")["placements"].iter_rows(values_only=True))
+    assert [r[0] for r in rows[2:9]] == list(range(7)) and "13 more" in rows[9][0]

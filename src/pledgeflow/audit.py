@@ -10,9 +10,9 @@ Data Docs are built into `<version>/data_docs` and made offline-safe by `pledgef
 (external references removed, our own static index instead of GX's JavaScript one).
 
 great_expectations costs 5-7 s to import: it is imported inside `run_suites` and `context_config` only,
-so commands that merely import this module (validate, failures, review) never pay for it. A publish can
-hide that cost with `preload_great_expectations()`, which imports it in a background thread while the
-version and its review pack are written (polars, zlib and file writes release the GIL).
+so commands that merely import this module (validate, failures, review) never pay for it. A run can
+hide part of that cost with `preload_great_expectations()`, which imports it in a background thread
+while polars settles and counts (the nightly flow starts it once the thresholds have passed).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pledgeflow.audit_docs import describe_condition, describe_kwargs, make_docs_offline, write_docs_index
+from pledgeflow.audit_docs import describe_kwargs, make_docs_offline, write_docs_index
 
 SEVERITIES = ("critical", "warning")
 DOCS_DIR = "data_docs"
@@ -34,6 +34,7 @@ _INDICATOR_GROUP = ["pledge_id", "subproject_id", "indicator_id"]
 _BUDGET_KEY = ["pledge_id", "subproject_id", "funding_source", "period"]
 _CELL = [*_INDICATOR_GROUP, "period"]
 _PRELOAD: list[threading.Thread] = []
+_PRELOAD_LOCK = threading.Lock()
 
 
 class AuditFailed(Exception):
@@ -220,14 +221,18 @@ def derive_budget_checks(frame: pl.DataFrame, tables: dict[str, pl.DataFrame]) -
 
 
 def preload_great_expectations() -> threading.Thread:
-    """Start importing Great Expectations in a daemon thread (once); `run_suites` waits for it.
+    """Start importing Great Expectations in a background thread (once); `run_suites` waits for it.
+
+    Not a daemon: a run that ends early (blocked) waits for the import to finish rather than tearing the
+    interpreter down under a half-imported C extension.
 
     Start it before other imports of the publish step: a failed import here is simply retried by
     `run_suites`, which then raises as usual.
     """
-    if not _PRELOAD:
-        _PRELOAD.append(threading.Thread(target=import_great_expectations, name="preload-gx", daemon=True))
-        _PRELOAD[0].start()
+    with _PRELOAD_LOCK:
+        if not _PRELOAD:
+            _PRELOAD.append(threading.Thread(target=import_great_expectations, name="preload-gx"))
+            _PRELOAD[0].start()
     return _PRELOAD[0]
 
 

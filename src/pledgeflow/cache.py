@@ -84,10 +84,15 @@ def cache_result(cache_dir: Path, key: str, result: DeliveryResult) -> DeliveryR
 
 
 def store_result(cache_dir: Path, key: str, result: DeliveryResult) -> None:
-    """Write the entry into a temporary folder, then rename it into place (readers never see half an entry)."""
+    """Write the entry into a temporary folder, then rename it into place (readers never see half an entry).
+
+    An entry already there is kept if it loads, replaced if it does not (damaged, or half pruned).
+    """
     folder = cache_dir / key
     if folder.exists():
-        return
+        if load_result(cache_dir, key) is not None:
+            return
+        shutil.rmtree(folder, ignore_errors=True)
     tmp = cache_dir / f".tmp-{key}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)

@@ -57,7 +57,8 @@ def pick_rows(rows: Rows, keys: pl.DataFrame, on: tuple[str, ...] = ("source_fil
     A hash filter is a predicate the parquet reader applies before it decodes the rest of a row
     (a semi-join is not); the join afterwards makes a hash collision harmless.
     """
-    wanted = keys.select(*on).unique()
+    types = rows.lazy().collect_schema()
+    wanted = keys.select(pl.col(c).cast(types[c]) for c in on).unique()  # equal values hash equal only at one dtype
     hashes = wanted.select(pl.struct(*on).hash()).to_series().implode()
     picked = rows.lazy().filter(pl.struct(*on).hash().is_in(hashes))
     return picked.join(wanted.lazy(), on=list(on), how="semi").collect()

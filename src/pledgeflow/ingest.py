@@ -1,7 +1,7 @@
 """Ingestion of one delivery file: read it, validate it, account for every row.
 
-`process_delivery` is the unit of work the flow maps over files (and a steward
-runs on one file with `pledgeflow validate`). A file that cannot be read at
+`process_delivery` is the unit of work: the flow runs it for each file of a batch
+(a district's folder), and a steward runs it on one file with `pledgeflow validate`. A file that cannot be read at
 all becomes a file-level failure, not a crash: the rest of the run goes on.
 """
 
@@ -43,7 +43,7 @@ class DeliveryResult:
             "dataset": self.dataset,
             "source_file": self.source_file,
             "rows_read": self.rows_read,
-            "rows_valid": self.valid.height if self.rows_valid is None else self.rows_valid,
+            "rows_valid": self.rows_valid if self.rows_valid is not None else self.valid.lazy().select(pl.len()).collect().item(),
             "rows_quarantined": self.quarantined.height,
             "blank_rows": self.blank_rows,
             "encoding": self.encoding,

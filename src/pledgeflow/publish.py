@@ -66,8 +66,8 @@ def publish_version(
 ) -> PublishResult:
     """Build `tables` into a staging folder, audit it, then make it the current version atomically.
 
-    `extras(staging)` writes companion files (review pack, Data Docs) into the version before it is
-    audited, so they appear with it, atomically, or not at all. `curated_dir` may be an fsspec URL:
+    `extras(staging)` writes companion files (the review pack) into the version while it is audited,
+    so they appear with it, atomically, or not at all. `curated_dir` may be an fsspec URL:
     see `publish_remote`.
     """
     if storage.is_remote(curated_dir):
@@ -102,8 +102,10 @@ def stage_version(
         companions = pool.submit(extras, staging) if extras is not None else None
         try:
             audit_version(staging, Path(schemas_dir) / "curated", audit)
-        except PublishError:
+        except PublishError as failed:
             wait([companions] if companions else [])
+            if companions is not None and companions.exception() is not None:
+                failed.add_note(f"writing the companion files failed too: {companions.exception()!r}")
             reject()
             raise
         if companions is not None:

@@ -172,7 +172,7 @@ def is_hire_figure() -> pl.Expr:
     return ((pl.col("measure") == "hired") & kind.is_not_null() & (kind != "job_fair") & pl.col("value_text").is_not_null()).fill_null(False)
 
 
-def compare_hires(placements: pl.DataFrame, cohorts: pl.DataFrame, report: Report, catalog: Catalog) -> pl.DataFrame:
+def compare_hires(placements: pl.DataFrame | pl.LazyFrame, cohorts: pl.DataFrame, report: Report, catalog: Catalog) -> pl.DataFrame:
     """Card hire figures against the valid placements of their channel (see `match_placements`)."""
     counts = match_placements(placements, cohorts, report, catalog)
     rows = report.activities.filter(is_hire_figure()).join(counts, on="source_ref", how="left").with_columns(
@@ -204,7 +204,7 @@ def report_unbacked_figures(report: Report, hires_compared: bool) -> pl.DataFram
 
 
 def reconcile_records(indicators: pl.DataFrame, cohorts: pl.DataFrame, fairs: pl.DataFrame, report: Report, catalog: Catalog,
-                      *, placements: pl.DataFrame | None = None) -> pl.DataFrame:
+                      *, placements: pl.DataFrame | pl.LazyFrame | None = None) -> pl.DataFrame:
     """The records against the card: indicators vs 추진실적, cohorts vs course counts, fairs vs the card's fairs.
 
     Given the run's valid `placements`, the card's hire figures are compared with them too (`compare_hires`);
@@ -218,7 +218,7 @@ def reconcile_records(indicators: pl.DataFrame, cohorts: pl.DataFrame, fairs: pl
 
 
 def reconcile_all(indicators: pl.DataFrame, cohorts: pl.DataFrame, fairs: pl.DataFrame, report: Report, catalog: Catalog,
-                  *, placements: pl.DataFrame | None = None) -> pl.DataFrame:
+                  *, placements: pl.DataFrame | pl.LazyFrame | None = None) -> pl.DataFrame:
     """Every reconciliation row of a run, sorted by check_id; `placements` (valid records) backs the card's hire figures."""
     return pl.concat([
         check_report_arithmetic(report, catalog), check_report_format(report), check_report_consistency(report, catalog),

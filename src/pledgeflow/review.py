@@ -23,10 +23,10 @@ import polars as pl
 import xlsxwriter
 
 from pledgeflow.catalog import Catalog, Descriptor, pseudonym_column
-from pledgeflow.xlsx_frames import FrameSheet, header_frame
 from pledgeflow.frames import VALIDATION_FAILURES_SCHEMA, conform
 from pledgeflow.privacy import mask_personal_numbers
 from pledgeflow.review_html import LIST_SEPARATOR, STATES, Table, write_html
+from pledgeflow.xlsx_frames import FrameSheet, header_frame
 
 WORKBOOK_FILE = "review_pack.xlsx"
 HTML_FILE = "review_pack.html"
@@ -198,7 +198,7 @@ def sheet_name(title: str, used: set[str]) -> str:
 
 def cell_formats(table: Table, formats: dict) -> list:
     """Per column: wrap or plain text format for text, none for numbers (as write_number)."""
-    return [None if dtype.is_numeric() else formats["wrap"] if name in WRAPPED else formats["text"]
+    return [None if dtype.is_integer() else formats["wrap"] if name in WRAPPED else formats["text"]
             for name, dtype in table.frame.schema.items()]
 
 
@@ -223,7 +223,12 @@ def write_dataset_sheet(workbook, formats: dict, table: Table, name: str) -> Non
     sheet = workbook.add_worksheet(name, worksheet_class=FrameSheet)
     sheet.write_frame(0, header_frame([ko for ko, _ in table.headers]), [formats["head_ko"]] * len(table.headers))
     sheet.write_frame(1, header_frame([en for _, en in table.headers]), [formats["head_en"]] * len(table.headers))
-    last = sheet.write_frame(2, table.frame, cell_formats(table, formats))
+    fits = sheet.xls_rowmax - 3  # two header rows and a note
+    last = sheet.write_frame(2, table.frame.head(fits), cell_formats(table, formats))
+    if table.frame.height > fits:  # the HTML page and the validation_failures table keep every record
+        more = table.frame.height - fits
+        sheet.write_frame(last, header_frame([f"… {more:,}건 더: 전체 목록은 review_pack.html / validation_failures 표 "
+                                              f"({more:,} more: see review_pack.html or the validation_failures table)"]), [None])
     for c, width in enumerate(column_widths(table)):
         sheet.set_column(c, c, width)
     sheet.freeze_panes(2, 3)

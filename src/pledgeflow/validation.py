@@ -99,7 +99,7 @@ def parse_columns(raw: pl.DataFrame, descriptor: Descriptor, catalog: Catalog, k
             flags.append((ID_COLUMNS[spec.type], f"unknown_{spec.type}", text.is_not_null() & resolved.is_null()))
         else:
             typed.append(text.alias(spec.name))
-    # one lazy query: parse results are computed once and shared with the failure flags (polars CSE)
+    # one lazy query: numbers and dates are parsed in a first step, the typed columns and flags read them
     marks = [flag.alias(f"{col}\x1f{rule}") for col, rule, flag in flags]
     both = raw.lazy().with_columns(expr.alias(_parsed(name)) for name, expr in parsed.items()).select(*typed, *marks).collect()
     frame = both.select([name for name in both.columns if "\x1f" not in name])

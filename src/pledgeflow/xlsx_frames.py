@@ -23,8 +23,7 @@ CHUNK_ROWS = 20_000  # rows rendered per polars pass: bounds the memory of a she
 class FrameSheet(Worksheet):
     """An xlsxwriter worksheet that takes whole frames (`write_frame`) rather than one call per cell.
 
-    A dataset sheet has millions of cells at national scale, and xlsxwriter spends ~5 µs per cell in
-    Python; here each frame's rows become sheet XML in vectorised polars passes when the workbook is
+    Each frame's rows become sheet XML in vectorised polars passes when the workbook is
     saved (style ids exist only then), text as inline strings. Every cell of a FrameSheet goes through
     write_frame. (`worksheet_class` subclasses are xlsxwriter's documented extension point.)
     """
@@ -36,9 +35,10 @@ class FrameSheet(Worksheet):
     def write_frame(self, first_row: int, frame: pl.DataFrame, formats: list) -> int:
         """Put `frame`'s rows from `first_row` on, column c in formats[c] (None: unformatted); returns the row after."""
         if frame.height and frame.width:
+            if self._check_dimensions(first_row + frame.height - 1, frame.width - 1) or self._check_dimensions(first_row, 0):
+                raise ValueError(f"{frame.height:,} rows from row {first_row + 1:,} do not fit an Excel sheet "
+                                 f"({self.xls_rowmax:,} rows, {self.xls_colmax:,} columns)")
             self.frames.append((first_row, frame, formats))
-            self._check_dimensions(first_row, 0)
-            self._check_dimensions(first_row + frame.height - 1, frame.width - 1)
         return first_row + frame.height
 
     def _write_sheet_data(self) -> None:
@@ -74,7 +74,7 @@ def rows_xml(frame: pl.DataFrame, first_row: int, styles: list[int]) -> str:
     cells = []
     for c, (name, dtype) in enumerate(frame.schema.items()):
         ref, style = xl_col_to_name(c), f' s="{styles[c]}"' if styles[c] else ""
-        if dtype.is_numeric():
+        if dtype.is_integer():  # what write_number writes for them; anything else is written as text
             value = [pl.lit("><v>"), pl.col(name).cast(pl.String), pl.lit("</v></c>")]
         else:
             text = pl.col(name).cast(pl.String)
