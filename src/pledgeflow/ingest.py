@@ -1,8 +1,9 @@
 """Ingestion of one delivery file: read it, validate it, account for every row.
 
 `process_delivery` is the unit of work: the flow runs it for each file of a batch
-(a district's folder), and a steward runs it on one file with `pledgeflow validate`. A file that cannot be read at
-all becomes a file-level failure, not a crash: the rest of the run goes on.
+(a district's folder), and a steward runs it on one file with `pledgeflow validate`.
+A file that cannot be read at all becomes a file-level failure, not a crash: the
+rest of the run goes on.
 """
 
 from __future__ import annotations

@@ -59,8 +59,8 @@ def hold_run_lock(settings: Settings, wait_seconds: float = 0):
 
 
 def warm_up_audit() -> None:
-    """Start importing Great Expectations in the background: its seconds overlap reading and checking, the
-    audit at publish no longer waits for them."""
+    """Start importing Great Expectations in the background: its seconds overlap counting and reconciling,
+    and the audit at publish no longer waits for them."""
     from pledgeflow.audit import preload_great_expectations
 
     preload_great_expectations()
