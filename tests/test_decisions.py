@@ -12,6 +12,7 @@ from pledgeflow import decisions as D
 from pledgeflow.catalog import load_catalog
 from pledgeflow.frames import DECISIONS_SCHEMA
 from pledgeflow.ledger import load_decisions
+from pledgeflow.lineage import decision_lineage
 from pledgeflow.validation import ROW, validate_frame
 
 from .test_ledger import FILE, SCHEMAS, ledger, line
@@ -79,7 +80,7 @@ def apply_all(folder: Path, delivered: dict, valid: dict, quarantined: dict, fai
     revalidated, corrected = D.apply_corrections(delivered, matched, CATALOG, SCHEMAS, KEY, valid=valid)
     merged = D.merge_corrections(valid, quarantined, failures, delivered, revalidated)
     result = D.apply_waivers_and_exclusions(merged.valid, merged.quarantined, matched)
-    return matched, merged, result, D.decision_lineage(matched, corrected, result[3])
+    return matched, merged, result, decision_lineage(matched, corrected, result[3])
 
 
 def test_correction_that_fixes_the_record_is_applied_and_valid(tmp_path):
@@ -136,4 +137,4 @@ def test_lineage_refuses_matched_decisions_that_were_never_applied(tmp_path):
     folder = ledger(tmp_path, line(1, "exclude", record_id(valid, 2), 2))
     matched = D.match_decisions(load_decisions(folder, SCHEMAS), delivered, valid, date(2021, 6, 1))
     with pytest.raises(ValueError, match="D-000001"):
-        D.decision_lineage(matched)
+        decision_lineage(matched)

@@ -164,7 +164,7 @@ RUNS_SCHEMA = {
     "version": pl.String,
 }
 
-# the steward decisions' lineage (pledgeflow.decisions.decision_lineage)
+# the steward decisions' lineage (pledgeflow.lineage.decision_lineage)
 DECISIONS_SCHEMA = {
     "decision_id": pl.String, "action": pl.String, "dataset": pl.String, "source_file": pl.String,
     "source_row": pl.Int64, "record_id": pl.String, "column": pl.String, "new_value": pl.String,

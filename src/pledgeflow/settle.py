@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pledgeflow import decisions, ledger
+from pledgeflow import decisions, ledger, lineage
 from pledgeflow.catalog import Catalog
 from pledgeflow.crosscheck import apply_cross_checks
 from pledgeflow.frames import Rows
@@ -61,7 +61,7 @@ def settle_records(results: list[DeliveryResult], catalog: Catalog, schemas_dir:
     crossed = apply_cross_checks(kept, catalog, load_rules(schemas_dir))
     quarantined = {d: pl.concat([held_back[d], crossed.quarantined[d]]) for d in held}
     final_valid, final_held, _, waived = decisions.apply_waivers_and_exclusions(crossed.valid, quarantined, waives)
-    lineage = decisions.decision_lineage(matched, corrected, dropped, waived)
+    decided = lineage.decision_lineage(matched, corrected, dropped, waived)
     return Settled(
         valid=final_valid,
         quarantined=final_held,
@@ -70,8 +70,8 @@ def settle_records(results: list[DeliveryResult], catalog: Catalog, schemas_dir:
         file_counts=count_rows(results, final_valid, final_held, excluded),
         delivered={d: pl.concat([merged.delivered[d], typed_view(crossed.quarantined[d], catalog.descriptors[d])],
                                 how="vertical_relaxed").sort("source_file", "source_row") for d in held},
-        decisions=lineage,
-        dispositions=dispositions(lineage),
+        decisions=decided,
+        dispositions=dispositions(decided),
         corrected_failures=merged.corrected_failures,
     )
 
