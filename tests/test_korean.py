@@ -88,3 +88,33 @@ def test_impossible_or_unknown_dates_are_null_and_flagged(text):
 def test_empty_dates_are_null_but_not_flagged():
     assert apply(korean.parse_date, ["-", "", None]) == [None, None, None]
     assert apply(korean.date_is_invalid, ["-", "", None]) == [False, False, False]
+
+
+@pytest.mark.parametrize("engine", ["eager", "auto", "in-memory", "streaming"])
+def test_parse_distinct_gives_what_parsing_every_cell_gives(engine):
+    # repeated, blank, "-", malformed and impossible cells, two distinct-parsed columns in one query: the
+    # combination that panicked in some engines before the parse moved into list.eval
+    dates = ["2019. 3. 1.", "'19. 3. 1.", "-", None, "2019. 2. 30.", "", "2019. 3. 1.", "x", "20190301"] * 50
+    years = ["1970", "1,970", "-", None, "19x", "", "1970", " 1981 ", "12.0"] * 50
+    frame = pl.DataFrame({"d": dates, "y": years}, schema={"d": pl.String, "y": pl.String})
+    exprs = [
+        korean.parse_distinct(pl.col("d"), korean.parse_date).alias("d_distinct"),
+        korean.parse_date(pl.col("d")).alias("d_each"),
+        korean.parse_distinct(pl.col("y"), korean.parse_int).alias("y_distinct"),
+        korean.parse_int(pl.col("y")).alias("y_each"),
+        korean.parse_distinct(pl.col("y"), korean.clean_text).alias("y_text"),
+    ]
+    out = frame.select(exprs) if engine == "eager" else frame.lazy().select(exprs).collect(engine=engine)
+    assert out["d_distinct"].dtype == pl.Date and out["y_distinct"].dtype == pl.Int64
+    assert out["d_distinct"].to_list() == out["d_each"].to_list()
+    assert out["y_distinct"].to_list() == out["y_each"].to_list()
+    assert out["y_text"].to_list() == frame.select(korean.clean_text(pl.col("y"))).to_series().to_list()
+    assert out["d_distinct"].null_count() == 5 * 50 and out["y_distinct"].null_count() == 4 * 50
+
+
+def test_parse_distinct_maps_labels_through_a_lookup():
+    frame = pl.LazyFrame({"v": ["가 나", "가나", None, "다", "가 나"]})
+    lookup = {"가나": "g1"}
+    resolved = frame.select(korean.parse_distinct(pl.col("v"), lambda cell: cell.str.replace_all(" ", "").replace_strict(
+        lookup, default=None, return_dtype=pl.String))).collect()
+    assert resolved["v"].to_list() == ["g1", "g1", None, None, "g1"]

@@ -1,8 +1,14 @@
-"""The pipeline's nodes that are plain bookkeeping: how deliveries are batched into tasks."""
+"""The pipeline's ingest nodes: how deliveries are batched into tasks, and that they validate the same
+whichever engine polars defaults to."""
 
 from __future__ import annotations
 
-from pledgeflow.pipeline import batch_deliveries
+import polars as pl
+import pytest
+
+from pledgeflow.pipeline import batch_deliveries, find_deliveries, ingest_file
+from pledgeflow.settings import Settings
+from tests.conftest import REPO
 
 
 def delivery(source_file: str, size_bytes: int = 10) -> dict:
@@ -45,3 +51,20 @@ def test_a_file_larger_than_a_batch_still_gets_a_task():
 
 def test_no_delivery_no_batch():
     assert batch_deliveries([]) == {}
+
+
+@pytest.mark.parametrize("engine", ["streaming", "auto"])
+def test_every_bundled_delivery_validates_the_same_on_any_default_engine(catalog, engine):
+    # our own per-file queries name their engine (validation.ENGINE); pandera's collects take the default
+    settings = Settings.from_root(REPO)
+    deliveries = find_deliveries(settings, catalog).to_dicts()
+    assert len(deliveries) == 9
+
+    def validate_all(engine_name: str) -> list:
+        with pl.Config(engine_affinity=engine_name):
+            results = [ingest_file(d, catalog, settings)[0] for d in deliveries]
+        return [(r.valid, r.quarantined, r.failures, r.delivered) for r in results]
+
+    for ours, theirs in zip(validate_all("in-memory"), validate_all(engine)):
+        for frame, other in zip(ours, theirs):
+            assert frame.equals(other)

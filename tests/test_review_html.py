@@ -30,3 +30,18 @@ def test_html_is_offline_filterable_and_escaped(tmp_path, catalog):
     assert '<option value="persisting">지속 (persisting)</option>' in page
     assert '<tr data-rules="required" data-states="persisting">' in page
     assert "검색 (Search)" in page and "규칙 (Rule)" in page and "상태 (State)" in page
+
+
+def test_a_dataset_past_the_page_limit_shows_its_first_records_and_says_where_the_rest_are(tmp_path, catalog):
+    from pledgeflow.review import build_tables, prepare_failures
+    from pledgeflow.review_html import write_html
+
+    table = failures(*(failure(row, "parse_date", "hire_date") for row in range(10, 15)))
+    summary, per_dataset = build_tables(prepare_failures(table), delivered(*(placement(r) for r in range(10, 15))), catalog, None)
+    write_html(tmp_path / "p.html", summary, per_dataset, "r", limit=3)
+    page = (tmp_path / "p.html").read_text(encoding="utf-8")
+    assert page.count('<tr data-rules="parse_date"') == 3  # rows 10, 11, 12 of the five
+    assert "this page holds the first 3 of 5 records" in page and "전체 목록은 review_pack.xlsx" in page
+    assert '<b class="f-count">3</b> / 3' in page
+    write_html(tmp_path / "all.html", summary, per_dataset, "r", limit=5)
+    assert "this page holds" not in (tmp_path / "all.html").read_text(encoding="utf-8")

@@ -364,3 +364,25 @@ def test_personal_numbers_typed_into_any_column_leave_validation_masked(catalog)
         strings = frame.select(pl.col(pl.String))
         assert not any(strings.select(contains_personal_number(pl.col(c)).any() for c in strings.columns).row(0)), frame.columns
     assert checked.failures.filter(pl.col("rule") == "no_personal_number").height == 1  # the +82 number is caught
+
+
+def test_valid_rows_keep_their_text_but_a_personal_number_in_an_unchecked_column_is_masked():
+    rows = [placement(), placement(person_key="K2", employer_name_ko="(주)가나 010-2222-3333")]
+    checked = validate("placements", rows)
+    assert checked.valid.height == 2  # the employer name is not checked for personal numbers: both rows stay valid
+    names = checked.valid.sort("source_row")["employer_name_ko"].to_list()
+    assert names == [rows[0]["employer_name_ko"], "(주)가나 ***-****-****"]
+
+
+@pytest.mark.parametrize(("dataset", "row"), [
+    ("job_fairs", fair(fair_id="F 010-1234-5678", firm_count="x")),
+    ("training_cohorts", cohort(cohort_id="C 800101-1234567", enrolled_count="x")),
+])
+def test_a_personal_number_in_a_record_id_is_masked_in_the_failures(dataset, row):
+    from pledgeflow.privacy import contains_personal_number
+
+    checked = validate(dataset, [row])
+    assert checked.failures.height and checked.quarantined.height == 1
+    keys = checked.failures["record_key"]
+    assert not keys.to_frame().select(contains_personal_number(pl.col("record_key")).any()).item()
+    assert keys.str.contains(r"\*\*\*").all()

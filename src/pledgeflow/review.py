@@ -225,10 +225,10 @@ def write_dataset_sheet(workbook, formats: dict, table: Table, name: str) -> Non
     sheet.write_frame(1, header_frame([en for _, en in table.headers]), [formats["head_en"]] * len(table.headers))
     fits = sheet.xls_rowmax - 3  # two header rows and a note
     last = sheet.write_frame(2, table.frame.head(fits), cell_formats(table, formats))
-    if table.frame.height > fits:  # the HTML page and the validation_failures table keep every record
+    if table.frame.height > fits:  # the validation_failures table keeps every record
         more = table.frame.height - fits
-        sheet.write_frame(last, header_frame([f"… {more:,}건 더: 전체 목록은 review_pack.html / validation_failures 표 "
-                                              f"({more:,} more: see review_pack.html or the validation_failures table)"]), [None])
+        sheet.write_frame(last, header_frame([f"… {more:,}건 더: 전체 목록은 validation_failures 표 "
+                                              f"({more:,} more: see the validation_failures table)"]), [None])
     for c, width in enumerate(column_widths(table)):
         sheet.set_column(c, c, width)
     sheet.freeze_panes(2, 3)

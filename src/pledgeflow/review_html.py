@@ -1,4 +1,5 @@
-"""The review pack's offline HTML page: summary tables, then per dataset a filterable table of failing records.
+"""The review pack's offline HTML page: summary tables, then per dataset a filterable table of failing records
+(the first `HTML_RECORD_LIMIT` of them; the workbook holds every record up to Excel's row limit).
 
 District networks have no internet access, so the page is self-contained: inline CSS and JS and a
 Content-Security-Policy that forbids any network request. Every value is HTML-escaped (a vectorised
@@ -12,7 +13,7 @@ labels `STATES` and the `LIST_SEPARATOR` of the rules/states/fingerprints lists.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -20,6 +21,9 @@ import polars as pl
 
 STATES = {"new": "신규", "persisting": "지속", "waived": "예외 인정", "corrected": "정정", "resolved": "해소", "excluded": "제외"}
 LIST_SEPARATOR = "; "  # PAGE_JS splits the lists on this same separator
+# 150,000 failing records made a 116 MB page that browsers struggle to open, let alone filter; 10,000 keep it
+# under 10 MB. The page shows the first records of each dataset; the workbook and validation_failures hold them all.
+HTML_RECORD_LIMIT = 10_000
 HTML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
 
 
@@ -71,22 +75,30 @@ def html_options(frame: pl.DataFrame, column: str, labels: dict[str, str] | None
     return values.select(options.str.join("")).item() or ""
 
 
-def write_dataset(out: BinaryIO, table: Table) -> None:
+def write_dataset(out: BinaryIO, table: Table, limit: int = HTML_RECORD_LIMIT) -> None:
+    """A dataset's failing records with search, rule and state filters: the first `limit` of them, and a note
+    saying where the rest are."""
+    shown = replace(table, frame=table.frame.head(limit))
+    total = table.frame.height
     out.write((
         f'<section class="dataset"><h2>{html.escape(table.title_ko)} ({html.escape(table.title_en)})</h2>'
-        '<div class="filters"><label>검색 (Search) <input type="search" class="f-text"></label> '
-        f'<label>규칙 (Rule) <select class="f-rule"><option value="">전체 (All)</option>{html_options(table.frame, "rules")}</select></label> '
-        f'<label>상태 (State) <select class="f-state"><option value="">전체 (All)</option>{html_options(table.frame, "states", STATES)}</select></label> '
-        f'<span>표시 (Shown): <b class="f-count">{table.frame.height}</b> / {table.frame.height}</span></div>'
+        + (f'<p class="cut">이 페이지에는 {total:,}건 중 처음 {limit:,}건만 있습니다. 전체 목록은 review_pack.xlsx와 '
+           f"validation_failures 표에 있습니다 (this page holds the first {limit:,} of {total:,} records; "
+           "all of them are in review_pack.xlsx, up to Excel's row limit, and in the validation_failures table)."
+           "</p>" if total > limit else "")
+        + '<div class="filters"><label>검색 (Search) <input type="search" class="f-text"></label> '
+        f'<label>규칙 (Rule) <select class="f-rule"><option value="">전체 (All)</option>{html_options(shown.frame, "rules")}</select></label> '
+        f'<label>상태 (State) <select class="f-state"><option value="">전체 (All)</option>{html_options(shown.frame, "states", STATES)}</select></label> '
+        f'<span>표시 (Shown): <b class="f-count">{shown.frame.height}</b> / {shown.frame.height}</span></div>'
     ).encode())
-    write_table(out, table, with_filters=True)
+    write_table(out, shown, with_filters=True)
     out.write(b"</section>")
 
 
 PAGE_CSS = """body{font-family:"Malgun Gothic","Apple SD Gothic Neo",sans-serif;margin:1.5em;color:#222}
 table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #bbb;padding:3px 6px;vertical-align:top;white-space:pre-line}
 th{background:#dde7f0;position:sticky;top:0}th small{color:#555;font-weight:normal}td.n{text-align:right}
-.wrap{overflow:auto;max-height:80vh;margin-bottom:1.5em}.filters{margin:.5em 0}.filters label{margin-right:1em}"""
+.wrap{overflow:auto;max-height:80vh;margin-bottom:1.5em}.cut{color:#8a4b00}.filters{margin:.5em 0}.filters label{margin-right:1em}"""
 PAGE_JS = """document.querySelectorAll("section.dataset").forEach(function(sec){
 var q=sec.querySelector(".f-text"),r=sec.querySelector(".f-rule"),s=sec.querySelector(".f-state"),n=sec.querySelector(".f-count");
 function has(list,v){return !v||list.split("; ").indexOf(v)>=0;}
@@ -99,7 +111,7 @@ tr.hidden=!ok;if(ok){shown++;}});n.textContent=shown;}
 PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
 
-def write_html(path: Path, summary: list[Table], per_dataset: list[Table], run_id: str) -> None:
+def write_html(path: Path, summary: list[Table], per_dataset: list[Table], run_id: str, limit: int = HTML_RECORD_LIMIT) -> None:
     with path.open("wb") as out:
         out.write((
             '<!DOCTYPE html>\n<html lang="ko"><head><meta charset="utf-8">'
@@ -113,5 +125,5 @@ def write_html(path: Path, summary: list[Table], per_dataset: list[Table], run_i
             out.write(f"<h3>{html.escape(table.title_ko)} ({html.escape(table.title_en)})</h3>".encode())
             write_table(out, table)
         for table in per_dataset:
-            write_dataset(out, table)
+            write_dataset(out, table, limit)
         out.write(f"<script>{PAGE_JS}</script></body></html>\n".encode())

@@ -22,9 +22,12 @@ from pledgeflow import korean
 from pledgeflow.catalog import ID_COLUMNS, Catalog, Descriptor, normalise_label_expr, pseudonym_column
 from pledgeflow.checks import register_checks
 from pledgeflow.frames import FAILURE_SCHEMA, ROW
-from pledgeflow.privacy import keyed_digest, mask_personal_numbers, pseudonymise
+from pledgeflow.privacy import contains_personal_number, keyed_digest, mask_personal_numbers, pseudonymise
 
 PANDERA_RULE_ALIASES = {"not_nullable": "required"}
+# A delivery fits in memory, where polars 2's default streaming engine costs more to start than it saves
+# (BENCHMARKS.md); queries over the whole history (settle, aggregate) keep the default: it holds less at once.
+ENGINE = "in-memory"
 
 
 @dataclass(frozen=True)
@@ -75,35 +78,44 @@ def parse_columns(raw: pl.DataFrame, descriptor: Descriptor, catalog: Catalog, k
     typed: list[pl.Expr] = [pl.col(ROW), pl.col("source_file"), pl.col("source_row"), digest]
     flags: list[tuple[str, str, pl.Expr]] = []
     # numbers and dates are parsed once, in a first step; a cell is invalid when it is not "none" and did not parse
-    parsed = {spec.name: (korean.parse_int if spec.type == "int" else korean.parse_date)(pl.col(spec.name))
+    parsed = {spec.name: korean.parse_distinct(pl.col(spec.name), korean.parse_int if spec.type == "int" else korean.parse_date)
               for spec in descriptor.columns if spec.type in ("int", "date") and spec.personal != "pseudonymise"}
     for spec in descriptor.columns:
         raw_col = pl.col(spec.name)
-        # "-" means none on Korean forms, in text cells as much as in numbers
-        text = pl.when(korean.is_none_marker(raw_col)).then(None).otherwise(korean.clean_text(raw_col))
         if spec.personal == "pseudonymise" and pseudonym_column(spec.name) in raw.columns:
             typed.append(pl.col(pseudonym_column(spec.name)))
         elif spec.personal == "pseudonymise":
-            typed.append(pseudonymise(text, key).alias(pseudonym_column(spec.name)))
+            typed.append(pseudonymise(_text(raw_col), key).alias(pseudonym_column(spec.name)))
         elif spec.type in ("int", "date"):
             value = pl.col(_parsed(spec.name))
             typed.append(value.alias(spec.name))
-            flags.append((spec.name, "parse_number" if spec.type == "int" else "parse_date",
-                          ~korean.is_none_marker(raw_col) & value.is_null()))
+            given = korean.parse_distinct(raw_col, lambda cell: ~korean.is_none_marker(cell))
+            flags.append((spec.name, "parse_number" if spec.type == "int" else "parse_date", given & value.is_null()))
         elif spec.type == "brn":
-            typed.append(text.str.replace_all(r"[-\s]", "").alias(spec.name))
+            typed.append(_text(raw_col).str.replace_all(r"[-\s]", "").alias(spec.name))
         elif spec.type in ID_COLUMNS:
             mapping = catalog.subproject_aliases if spec.type == "subproject" else catalog.channel_aliases
-            resolved = normalise_label_expr(text).replace_strict(mapping, default=None, return_dtype=pl.String)
-            typed += [text.alias(spec.name), resolved.alias(ID_COLUMNS[spec.type])]
-            flags.append((ID_COLUMNS[spec.type], f"unknown_{spec.type}", text.is_not_null() & resolved.is_null()))
+            label = korean.parse_distinct(raw_col, _text)  # a handful of labels over thousands of rows
+            resolved = korean.parse_distinct(raw_col, lambda cell, m=mapping: _resolve_label(cell, m))
+            typed += [label.alias(spec.name), resolved.alias(ID_COLUMNS[spec.type])]
+            flags.append((ID_COLUMNS[spec.type], f"unknown_{spec.type}", label.is_not_null() & resolved.is_null()))
         else:
-            typed.append(text.alias(spec.name))
+            # names, event ids and notes repeat from row to row (many hires per employer and event)
+            typed.append(korean.parse_distinct(raw_col, _text).alias(spec.name))
     # one lazy query: numbers and dates are parsed in a first step, the typed columns and flags read them
     marks = [flag.alias(f"{col}\x1f{rule}") for col, rule, flag in flags]
-    both = raw.lazy().with_columns(expr.alias(_parsed(name)) for name, expr in parsed.items()).select(*typed, *marks).collect()
+    both = raw.lazy().with_columns(expr.alias(_parsed(name)) for name, expr in parsed.items()).select(*typed, *marks).collect(engine=ENGINE)
     frame = both.select([name for name in both.columns if "\x1f" not in name])
     return frame, _flagged_cells(both.select(ROW, *[m.meta.output_name() for m in marks]))
+
+
+def _text(cell: pl.Expr) -> pl.Expr:
+    # "-" means none on Korean forms, in text cells as much as in numbers
+    return pl.when(korean.is_none_marker(cell)).then(None).otherwise(korean.clean_text(cell))
+
+
+def _resolve_label(cell: pl.Expr, mapping: dict[str, str]) -> pl.Expr:
+    return normalise_label_expr(_text(cell)).replace_strict(mapping, default=None, return_dtype=pl.String)
 
 
 def _parsed(name: str) -> str:
@@ -167,9 +179,10 @@ def describe_failures(cells: pl.DataFrame, raw: pl.DataFrame, typed: pl.DataFram
 
 
 def record_key_expr(descriptor: Descriptor) -> pl.Expr:
-    """What a steward sees as the record: the descriptor's record_key values joined by '|'."""
+    """What a steward sees as the record: the descriptor's record_key values joined by '|', masked (an id
+    cell can hold a phone number as well as any other)."""
     parts = [pl.col(k).cast(pl.String).fill_null("?") for k in descriptor.record_key]
-    return pl.concat_str(parts, separator="|").alias("record_key")
+    return mask_personal_numbers(pl.concat_str(parts, separator="|")).alias("record_key")
 
 
 def column_labels(descriptor: Descriptor) -> dict[str, str]:
@@ -263,8 +276,8 @@ def typed_view(typed: pl.DataFrame, descriptor: Descriptor) -> pl.DataFrame:
 
 def split_quarantine(typed: pl.DataFrame, failures: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rows with any error-severity failure go to quarantine; the rest are valid."""
-    held = failures.filter(pl.col("severity") == "error").select(ROW).unique()
-    return typed.join(held, on=ROW, how="anti"), typed.join(held, on=ROW, how="semi")
+    held = pl.col(ROW).is_in(failures.filter(pl.col("severity") == "error")[ROW].implode())
+    return typed.filter(~held), typed.filter(held)
 
 
 def validate_frame(raw: pl.DataFrame, descriptor: Descriptor, catalog: Catalog, schemas_dir: Path, key: str) -> ValidatedFrame:
@@ -274,7 +287,7 @@ def validate_frame(raw: pl.DataFrame, descriptor: Descriptor, catalog: Catalog, 
     schema_failures = check_schema(typed, load_schema(schemas_dir, descriptor.schema))
     cells = drop_shadowed(pl.concat([parse_failures, schema_failures]))
     failures = describe_failures(cells, raw, typed, descriptor, load_rules(schemas_dir))
-    valid, quarantined = split_quarantine(mask_text_columns(typed, descriptor), failures)
+    valid, quarantined = (mask_text_columns(rows, descriptor) for rows in split_quarantine(typed, failures))
     delivered = delivered_view(raw.join(quarantined.select(ROW), on=ROW, how="semi"), typed, descriptor)
     return ValidatedFrame(valid=valid, quarantined=quarantined, failures=failures, delivered=delivered)
 
@@ -284,4 +297,9 @@ def mask_text_columns(typed: pl.DataFrame, descriptor: Descriptor) -> pl.DataFra
     whichever column it was typed into. Pseudonyms and digests are hex and never match."""
     keep = {"source_file", "row_digest", *(pseudonym_column(c.name) for c in descriptor.columns if c.personal == "pseudonymise")}
     text = [name for name, dtype in typed.schema.items() if dtype == pl.String and name not in keep]
-    return typed.with_columns(mask_personal_numbers(pl.col(name)).alias(name) for name in text)
+    # masking rewrites every cell (two regex replacements): first find the columns with anything to mask
+    if not text:
+        return typed
+    looked = typed.lazy().select(contains_personal_number(pl.col(name).unique()).any() for name in text)
+    found = looked.collect(engine=ENGINE).row(0, named=True)
+    return typed.with_columns(mask_personal_numbers(pl.col(name)).alias(name) for name in text if found[name])
