@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 import polars as pl
 
@@ -45,3 +46,16 @@ def test_a_dataset_past_the_page_limit_shows_its_first_records_and_says_where_th
     assert '<b class="f-count">3</b> / 3' in page
     write_html(tmp_path / "all.html", summary, per_dataset, "r", limit=5)
     assert "this page holds" not in (tmp_path / "all.html").read_text(encoding="utf-8")
+
+
+def test_records_with_a_new_failure_come_first_on_a_cut_page(tmp_path, catalog):
+    from pledgeflow.review import build_tables, prepare_failures
+    from pledgeflow.review_html import write_html
+
+    states = {10: "persisting", 11: "persisting", 12: "new", 13: "persisting", 14: "new"}
+    table = failures(*(failure(row, "parse_date", "hire_date", state=state) for row, state in states.items()))
+    summary, per_dataset = build_tables(prepare_failures(table), delivered(*(placement(r) for r in states)), catalog, None)
+    write_html(tmp_path / "p.html", summary, per_dataset, "r", limit=3)
+    page = (tmp_path / "p.html").read_text(encoding="utf-8")
+    shown = re.findall(r'<tr data-rules="parse_date" data-states="(\w+)">', page)
+    assert shown == ["new", "new", "persisting"]

@@ -1,5 +1,5 @@
 """The review pack's offline HTML page: summary tables, then per dataset a filterable table of failing records
-(the first `HTML_RECORD_LIMIT` of them; the workbook holds every record up to Excel's row limit).
+(the first `HTML_RECORD_LIMIT` of them, new failures first; the workbook holds every record up to Excel's row limit).
 
 District networks have no internet access, so the page is self-contained: inline CSS and JS and a
 Content-Security-Policy that forbids any network request. Every value is HTML-escaped (a vectorised
@@ -76,9 +76,10 @@ def html_options(frame: pl.DataFrame, column: str, labels: dict[str, str] | None
 
 
 def write_dataset(out: BinaryIO, table: Table, limit: int = HTML_RECORD_LIMIT) -> None:
-    """A dataset's failing records with search, rule and state filters: the first `limit` of them, and a note
-    saying where the rest are."""
-    shown = replace(table, frame=table.frame.head(limit))
+    """A dataset's failing records with search, rule and state filters: the first `limit` of them, those with a
+    new failure first (then in file order), and a note saying where the rest are."""
+    is_old = ~pl.col("states").fill_null("").str.split(LIST_SEPARATOR).list.contains("new")
+    shown = replace(table, frame=table.frame.sort(is_old, maintain_order=True).head(limit))
     total = table.frame.height
     out.write((
         f'<section class="dataset"><h2>{html.escape(table.title_ko)} ({html.escape(table.title_en)})</h2>'
