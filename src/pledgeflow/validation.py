@@ -10,7 +10,7 @@ exactly one of `valid` or `quarantined`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 import pandera.errors
@@ -25,6 +25,7 @@ from pledgeflow.frames import FAILURE_SCHEMA, ROW
 from pledgeflow.privacy import contains_personal_number, keyed_digest, mask_personal_numbers, pseudonymise
 
 PANDERA_RULE_ALIASES = {"not_nullable": "required"}
+PARSERS = {"int": korean.parse_int, "date": korean.parse_date}
 # A delivery fits in memory, where polars 2's default streaming engine costs more to start than it saves
 # (BENCHMARKS.md); queries over the whole history (settle, aggregate) keep the default: it holds less at once.
 ENGINE = "in-memory"
@@ -77,9 +78,9 @@ def parse_columns(raw: pl.DataFrame, descriptor: Descriptor, catalog: Catalog, k
     digest = pl.col("row_digest") if "row_digest" in raw.columns else _row_digest(descriptor, key)
     typed: list[pl.Expr] = [pl.col(ROW), pl.col("source_file"), pl.col("source_row"), digest]
     flags: list[tuple[str, str, pl.Expr]] = []
-    # numbers and dates are parsed once, in a first step; a cell is invalid when it is not "none" and did not parse
-    parsed = {spec.name: korean.parse_distinct(pl.col(spec.name), korean.parse_int if spec.type == "int" else korean.parse_date)
-              for spec in descriptor.columns if spec.type in ("int", "date") and spec.personal != "pseudonymise"}
+    # numbers and dates are parsed once, in a first step, with their parse-failure flag
+    parsed = {spec.name: korean.parse_distinct(pl.col(spec.name), partial(_parse_cell, parse=PARSERS[spec.type]))
+              for spec in descriptor.columns if spec.type in PARSERS and spec.personal != "pseudonymise"}
     for spec in descriptor.columns:
         raw_col = pl.col(spec.name)
         if spec.personal == "pseudonymise" and pseudonym_column(spec.name) in raw.columns:
@@ -87,10 +88,9 @@ def parse_columns(raw: pl.DataFrame, descriptor: Descriptor, catalog: Catalog, k
         elif spec.personal == "pseudonymise":
             typed.append(pseudonymise(_text(raw_col), key).alias(pseudonym_column(spec.name)))
         elif spec.type in ("int", "date"):
-            value = pl.col(_parsed(spec.name))
-            typed.append(value.alias(spec.name))
-            given = korean.parse_distinct(raw_col, lambda cell: ~korean.is_none_marker(cell))
-            flags.append((spec.name, "parse_number" if spec.type == "int" else "parse_date", given & value.is_null()))
+            cell = pl.col(_parsed(spec.name))
+            typed.append(cell.struct.field("value").alias(spec.name))
+            flags.append((spec.name, "parse_number" if spec.type == "int" else "parse_date", cell.struct.field("invalid")))
         elif spec.type == "brn":
             typed.append(_text(raw_col).str.replace_all(r"[-\s]", "").alias(spec.name))
         elif spec.type in ID_COLUMNS:
@@ -107,6 +107,12 @@ def parse_columns(raw: pl.DataFrame, descriptor: Descriptor, catalog: Catalog, k
     both = raw.lazy().with_columns(expr.alias(_parsed(name)) for name, expr in parsed.items()).select(*typed, *marks).collect(engine=ENGINE)
     frame = both.select([name for name in both.columns if "\x1f" not in name])
     return frame, _flagged_cells(both.select(ROW, *[m.meta.output_name() for m in marks]))
+
+
+def _parse_cell(cell: pl.Expr, parse) -> pl.Expr:
+    # a cell is invalid when it is not "none" and did not parse
+    value = parse(cell)
+    return pl.struct(value.alias("value"), (~korean.is_none_marker(cell) & value.is_null()).alias("invalid"))
 
 
 def _text(cell: pl.Expr) -> pl.Expr:
@@ -170,7 +176,8 @@ def describe_failures(cells: pl.DataFrame, raw: pl.DataFrame, typed: pl.DataFram
     located = cells.join(rules.select("rule", "rule_column"), on="rule", how="left").with_columns(
         pl.coalesce("column", "rule_column").alias("column")
     )
-    keys = typed.select(ROW, "source_file", "source_row", "row_digest", record_key_expr(descriptor))
+    failing = typed.filter(pl.col(ROW).is_in(cells[ROW].implode()))  # keys for the failing rows only
+    keys = failing.select(ROW, "source_file", "source_row", "row_digest", record_key_expr(descriptor))
     values = _echo_values(located, raw, typed, descriptor)
     with_values = located.join(keys, on=ROW, how="left").join(values, on=[ROW, "column"], how="left")
     return finish_failures(with_values, descriptor, rules).unique(
