@@ -30,7 +30,7 @@ from pledgeflow.catalog import Catalog, Descriptor, load_catalog, normalise_labe
 from pledgeflow.privacy import contains_personal_number, keyed_digest
 from pledgeflow.settings import DEVELOPMENT_PSEUDONYM_KEY
 
-ENGINE = "in-memory"  # one file's queries, as in the pipeline (pledgeflow.validation.ENGINE)
+ENGINE = "in-memory"  # one file's queries, as in the pipeline (pledgeflow.ingest.validate.ENGINE)
 EVENT_DATASETS = {"training_cohorts": ("cohort_id", "start_date"), "job_fairs": ("fair_id", "fair_date")}
 BRN_WEIGHTS = (1, 3, 7, 1, 3, 7, 1, 3, 5)
 

@@ -2,11 +2,11 @@
 
 One command does everything, in order, and writes a JSON file of figures:
 
-1. generate the synthetic project (`pledgeflow.synth`, deterministic by seed) unless it already exists
+1. generate the synthetic project (`pledgeflow.synth.generate`, deterministic by seed) unless it already exists
    with the same parameters;
 2. run the floor (`benchmarks/floor.py`) in a child process, on a quiet machine;
 3. start `prefect server start` on 127.0.0.1 (analytics off, a fresh PREFECT_HOME) and time its start-up;
-4. run the nightly flow (`flows.nightly.nightly`, full run: no cache) in a child process against the server;
+4. run the nightly flow (`pledgeflow.run.flow.nightly`, full run: no cache) in a child process against the server;
 5. check that the floor and the pipeline computed the same indicator record columns;
 6. add one new delivery (`--incremental-rows`) and run the flow again (incremental: unchanged
    deliveries are reused from the cache), then remove that delivery again;
@@ -156,7 +156,7 @@ def ensure_project(root: Path, rows: int, districts: int, seed: int) -> float | 
         if (params["placements"], params["districts"], params["seed"]) == (rows, districts, seed):
             refresh_contracts(root)
             return None
-    from pledgeflow.synth import generate_project
+    from pledgeflow.synth.generate import generate_project
 
     started = time.perf_counter()
     generate_project(root, REPO, rows, districts=districts, seed=seed)
@@ -210,7 +210,7 @@ def benchmark(args: argparse.Namespace) -> dict:
         reset_outputs(root)
         full = run_phase(["--phase", "pipeline", str(root), "--full", *workers], env, args.memory_limit_gb)
         same = compare_indicators(root, floor_table) if "work_s" in full and "work_s" in floor else None
-        from pledgeflow.synth import add_delivery
+        from pledgeflow.synth.generate import add_delivery
 
         extra = add_delivery(root, args.incremental_rows)
         incremental = run_phase(["--phase", "pipeline", str(root), *workers], env, args.memory_limit_gb)
@@ -252,7 +252,7 @@ def phase(args: argparse.Namespace) -> None:
     elif args.phase == "fixed":
         imported, result = run_empty_flow(started)
     else:
-        from flows.nightly import DEFAULT_TASK_WORKERS, with_task_runner
+        from pledgeflow.run.flow import DEFAULT_TASK_WORKERS, with_task_runner
 
         imported = time.perf_counter()
         nightly = with_task_runner("threads", args.task_workers or DEFAULT_TASK_WORKERS)
@@ -266,10 +266,10 @@ def run_empty_flow(started: float) -> tuple[float, dict]:
     """What every nightly run pays before its first step: a new interpreter (Prefect starts each deployment run
     in a spawned process), the flow module's imports, Great Expectations' import (the audit needs it) and a
     flow run's bookkeeping with the server."""
-    import flows.nightly  # noqa: F401 - the imports of the real flow: Prefect, polars, pandera, pledgeflow
+    import pledgeflow.run.flow  # noqa: F401 - the imports of the real flow: Prefect, polars, pandera, pledgeflow
 
     flow_imported = time.perf_counter()
-    from pledgeflow.audit import import_great_expectations
+    from pledgeflow.publish.audit import import_great_expectations
 
     import_great_expectations()
     gx_imported = time.perf_counter()

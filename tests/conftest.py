@@ -38,7 +38,7 @@ def catalog():
 @pytest.fixture(scope="session")
 def report(catalog):
     """The bundled pledge card's register, loaded."""
-    from pledgeflow.reported import load_report
+    from pledgeflow.card.register import load_report
 
     return load_report(REPO / "raw" / "reported", catalog, REPO / "schemas")
 
@@ -83,7 +83,7 @@ def failure(row: int | None, rule: str, column: str | None, state: str = "new", 
 def failures(*rows: dict):
     import polars as pl
 
-    from pledgeflow.frames import VALIDATION_FAILURES_SCHEMA
+    from pledgeflow.contracts import VALIDATION_FAILURES_SCHEMA
 
     return pl.DataFrame(list(rows), schema=VALIDATION_FAILURES_SCHEMA)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.floor import run_floor
-from pledgeflow.synth import generate_project
+from pledgeflow.synth.generate import generate_project
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow

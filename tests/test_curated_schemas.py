@@ -15,7 +15,7 @@ import pytest
 import yaml
 from pandera.errors import SchemaErrors
 
-from pledgeflow.frames import CURATED_SCHEMAS
+from pledgeflow.contracts import CURATED_SCHEMAS
 
 CURATED_DIR = Path(__file__).resolve().parents[1] / "schemas" / "curated"
 

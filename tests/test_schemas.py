@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from pledgeflow.catalog import load_catalog
-from pledgeflow.checks import register_checks
-from pledgeflow.validation import PANDERA_RULE_ALIASES, ROW, parse_columns, pseudonym_column
+from pledgeflow.ingest.checks import register_checks
+from pledgeflow.ingest.validate import PANDERA_RULE_ALIASES, ROW, parse_columns, pseudonym_column
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 CATALOG = load_catalog(SCHEMAS)

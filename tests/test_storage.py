@@ -11,12 +11,12 @@ import pytest
 
 from pledgeflow import storage
 from pledgeflow.catalog import load_catalog
-from pledgeflow.frames import CURATED_SCHEMAS, conform
-from pledgeflow.history import track_failures
-from pledgeflow.publish import PublishError, current_version, publish_version, read_current
-from pledgeflow.reading import discover_deliveries, read_delivery
+from pledgeflow.contracts import CURATED_SCHEMAS, conform
+from pledgeflow.run.history import track_failures
+from pledgeflow.publish.version import PublishError, current_version, publish_version, read_current
+from pledgeflow.ingest.read import discover_deliveries, read_delivery
 from pledgeflow.settings import DEVELOPMENT_PSEUDONYM_KEY
-from pledgeflow.validation import validate_frame
+from pledgeflow.ingest.validate import validate_frame
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMAS = REPO / "schemas"

@@ -1,1 +1,0 @@
-"""Prefect flows for pledgeflow (orchestration only)."""

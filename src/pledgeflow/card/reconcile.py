@@ -1,0 +1,226 @@
+"""Reconciliation of the records with the card, and the whole reconciliation table of a run.
+
+Records-vs-report checks (kind `records_vs_report`): indicator actuals against the card's 추진실적,
+cohorts against its course counts, job fairs against its fairs, placements against its hire figures;
+`expected` comes from the records, `observed` is the printed figure. A missing side is `not_reported`:
+the card prints a figure no record backs, or records exist that the card does not print. The card's
+self-checks live in `pledgeflow.card.self_checks` (re-exported here); `reconcile_all` puts both together.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pledgeflow.aggregate.indicators import assign_periods
+from pledgeflow.catalog import Catalog, normalise_label_expr
+from pledgeflow.contracts import RECONCILIATION_SCHEMA, conform
+from pledgeflow.card.self_checks import (
+    MATCH,
+    MISMATCH,
+    NOT_REPORTED,
+    OK_EN,
+    OK_KO,
+    check_report_arithmetic,
+    check_report_consistency,
+    check_report_format,
+    compare_rates,
+    finish,
+    fmt,
+    said,
+)
+from pledgeflow.card.register import Report
+
+__all__ = ["check_report_arithmetic", "check_report_consistency", "check_report_format", "reconcile_all", "reconcile_records"]
+
+
+def records_status() -> pl.Expr:
+    """expected = from records, observed = printed; a missing side is not_reported, 0 on both is a match."""
+    has_records = pl.col("expected").fill_null(0) != 0
+    printed = pl.col("observed").is_not_null()
+    return (
+        pl.when(printed & has_records & (pl.col("observed") == pl.col("expected"))).then(pl.lit(MATCH))
+        .when(printed & has_records).then(pl.lit(MISMATCH))
+        .when(printed & (pl.col("observed") != 0)).then(pl.lit(NOT_REPORTED))
+        .when(~printed & has_records).then(pl.lit(NOT_REPORTED))
+        .otherwise(pl.lit(MATCH))
+    )
+
+
+def describe_records(frame: pl.DataFrame, rule: str, what_ko: str, what_en: str) -> pl.DataFrame:
+    """Status and messages of a records-vs-card comparison (columns where, expected, observed, observed_text)."""
+    rows = frame.with_columns(pl.lit(rule).alias("rule"), records_status().alias("status"))
+    printed, text, recorded = pl.col("observed").is_not_null(), pl.col("observed_text").fill_null("-"), fmt(pl.col("expected"))
+    verdict_ko = (pl.when(pl.col("status") != NOT_REPORTED).then(said(pl.col("status"), OK_KO))
+                  .when(printed).then(pl.lit("카드에 인쇄된 수치를 뒷받침하는 기록이 없음"))
+                  .otherwise(pl.lit("기록은 있으나 카드에 인쇄된 수치가 없음")))
+    verdict_en = (pl.when(pl.col("status") != NOT_REPORTED).then(said(pl.col("status"), OK_EN))
+                  .when(printed).then(pl.lit("the card prints a figure no record backs"))
+                  .otherwise(pl.lit("records exist but the card prints nothing")))
+    return rows.with_columns(
+        pl.format("{} [{}]: 기록 {}, 카드 {} — {}", pl.lit(what_ko), "where", recorded, text, verdict_ko).alias("message_ko"),
+        pl.format("{} [{}]: records {}, card {} — {}", pl.lit(what_en), "where", recorded, text, verdict_en).alias("message_en"),
+    )
+
+
+def compare_indicators(indicators: pl.DataFrame, report: Report) -> list[pl.DataFrame]:
+    """Per-period actual vs printed 실적, cumulative (to the card's as-of date) vs printed total, rate vs 이행률."""
+    keys = ["subproject_id", "indicator_id"]
+    printed = report.results.filter((pl.col("measure") == "actual") & pl.col("subproject_id").is_not_null())
+    cells = printed.filter(pl.col("period") != "total").select(*keys, "period", "subproject_text", "period_text", "source_ref",
+                                                               pl.col("actual").cast(pl.Float64).alias("observed"), pl.col("value_text").alias("observed_text"))
+    per_period = indicators.select(*keys, "subproject_name_ko", "period", pl.col("actual").cast(pl.Float64).alias("expected")).join(
+        cells, on=[*keys, "period"], how="full", coalesce=True).with_columns(
+        pl.format("indicators/{}/{}", *keys).alias("subject"),
+        pl.format("{} / {}", pl.coalesce("subproject_text", "subproject_name_ko"), "period").alias("where"))
+    totals = printed.filter(pl.col("period") == "total")
+    to_date = indicators.join(totals.select(*keys, "as_of_date"), on=keys).filter(pl.col("period_start_date") <= pl.col("as_of_date"))
+    cumulative = totals.join(to_date.group_by(keys).agg(pl.col("actual").sum().cast(pl.Float64).alias("expected")), on=keys, how="left").with_columns(
+        pl.col("expected").fill_null(0), pl.col("actual").cast(pl.Float64).alias("observed"), pl.col("value_text").alias("observed_text"),
+        pl.format("indicators/{}/{}", *keys).alias("subject"),
+        pl.format("{} / 실적 합계(~{})", "subproject_text", "as_of_date").alias("where"))
+    return [describe_records(per_period, "period_actual", "기간별 실적", "Period actual"),
+            describe_records(cumulative, "cumulative_actual", "누적 실적", "Cumulative actual"),
+            compare_rates(report, cumulative.select(pl.coalesce("subproject_id", "subproject_text").alias("sp"), pl.col("expected").alias("num"),
+                                                    fmt(pl.col("expected")).alias("num_text")),
+                          "rate_from_records", pl.format("indicators/{}/{}", *keys), "기록 누적", "records cumulative")]
+
+
+def match_cohorts(cohorts: pl.DataFrame, report: Report, catalog: Catalog) -> pl.DataFrame:
+    """Cohorts up to the card's as-of date, each with the card course whose (record) name its name starts with."""
+    courses = report.activities.filter(pl.col("activity_kind") == "training_course").select(
+        "activity_name_ko", normalise_label_expr(pl.col("record_name_ko")).alias("course_key")).unique().sort("activity_name_ko")
+    as_of = report.activities["as_of_date"].max()
+    dated = assign_periods(cohorts.filter(pl.col("start_date") <= as_of), "start_date", catalog).with_columns(
+        normalise_label_expr(pl.col("course_name_ko")).alias("cohort_key"))
+    # The longest matching card name wins, so "…과정" and "…과정 교육" cannot both claim a cohort.
+    matched = (dated.join(courses, how="cross").filter(pl.col("cohort_key").str.starts_with(pl.col("course_key")))
+               .sort(pl.col("course_key").str.len_chars(), descending=True).unique("cohort_id", keep="first", maintain_order=True))
+    return dated.join(matched.select("cohort_id", "activity_name_ko"), on="cohort_id", how="left")
+
+
+def compare_courses(cohorts: pl.DataFrame, report: Report, catalog: Catalog) -> pl.DataFrame:
+    """Card course counts (completed people) against completed_count of the matching cohorts, per year and in total."""
+    cohorts = match_cohorts(cohorts, report, catalog)
+    card = report.activities.filter((pl.col("activity_kind") == "training_course") & (pl.col("measure") == "trained")).select(
+        "activity_name_ko", "period", "source_ref", pl.col("value").cast(pl.Float64).alias("observed"), pl.col("value_text").alias("observed_text"))
+    yearly = card.filter(pl.col("period") != "total").select("activity_name_ko").unique()
+    known = cohorts.filter(pl.col("activity_name_ko").is_not_null())
+    completed = pl.col("completed_count").sum().cast(pl.Float64).alias("expected")
+    records = pl.concat([
+        known.group_by("activity_name_ko").agg(completed).with_columns(pl.lit("total").alias("period")).select("activity_name_ko", "period", "expected"),
+        known.join(yearly, on="activity_name_ko").group_by("activity_name_ko", "period").agg(completed).select("activity_name_ko", "period", "expected"),
+    ])
+    rows = card.join(records, on=["activity_name_ko", "period"], how="full", coalesce=True)
+    unmatched = cohorts.filter(pl.col("activity_name_ko").is_null()).group_by("course_name_ko", "period").agg(completed)
+    rows = pl.concat([rows.with_columns(pl.format("activity/{}/trained", "activity_name_ko").alias("subject"),
+                                        pl.format("{} / {}", "activity_name_ko", "period").alias("where")),
+                      unmatched.with_columns(pl.format("cohorts/{}", "course_name_ko").alias("subject"),
+                                             pl.format("{} / {}", "course_name_ko", "period").alias("where"))], how="diagonal")
+    return describe_records(rows, "course_completed", "교육과정 수료인원", "Course completions")
+
+
+def compare_fairs(fairs: pl.DataFrame, report: Report, catalog: Catalog) -> pl.DataFrame:
+    """Card job fairs matched to fair records by date: the fair itself, its firms and its participants."""
+    card = report.activities.filter(pl.col("activity_kind") == "job_fair")
+    pick = lambda m, c: pl.col(c).filter(pl.col("measure") == m).first()  # noqa: E731
+    printed = card.sort("source_row").group_by("activity_name_ko", maintain_order=True).agg(
+        pick("date", "value_date").alias("fair_date"), pick("date", "value_text").alias("date_text"), pick("date", "source_ref").alias("date_ref"),
+        *[pick(m, c).alias(f"{m}_{c}") for m in ("firms", "participants") for c in ("value", "value_text", "source_ref")])
+    as_of = report.activities["as_of_date"].max()
+    records = fairs.filter(pl.col("fair_date") <= as_of).select("fair_id", "fair_name_ko", "fair_date", "firm_count", "participant_count")
+    joined = assign_periods(printed.join(records, on="fair_date", how="full", coalesce=True), "fair_date", catalog).with_columns(
+        pl.format("fair/{}", pl.coalesce(pl.col("fair_date").cast(pl.String), "date_text", "activity_name_ko")).alias("subject"),
+        pl.format("{} / {}", pl.coalesce("activity_name_ko", "fair_name_ko"), pl.coalesce(pl.col("fair_date").cast(pl.String), "date_text")).alias("where"))
+    present = lambda c: pl.when(pl.col(c).is_not_null()).then(pl.lit(1.0))  # noqa: E731
+    found = joined.with_columns(present("fair_id").alias("expected"), present("activity_name_ko").alias("observed"),
+                                pl.col("date_text").alias("observed_text"), pl.col("date_ref").alias("source_ref"))
+    both = joined.filter(pl.col("fair_id").is_not_null() & pl.col("activity_name_ko").is_not_null())
+    measure = lambda m, c: both.with_columns(pl.col(c).cast(pl.Float64).alias("expected"), pl.col(f"{m}_value").cast(pl.Float64).alias("observed"),  # noqa: E731
+                                             pl.col(f"{m}_value_text").alias("observed_text"), pl.col(f"{m}_source_ref").alias("source_ref"))
+    return pl.concat([
+        conform(describe_records(found, "fair_found", "취업박람회 (1 = 있음)", "Job fair (1 = present)"), RECONCILIATION_SCHEMA),
+        conform(describe_records(measure("firms", "firm_count"), "fair_firms", "취업박람회 참여업체수", "Job fair firms"), RECONCILIATION_SCHEMA),
+        conform(describe_records(measure("participants", "participant_count"), "fair_participants", "취업박람회 참여인원", "Job fair participants"), RECONCILIATION_SCHEMA),
+    ])
+
+
+def match_placements(placements: pl.DataFrame | pl.LazyFrame, cohorts: pl.DataFrame, report: Report, catalog: Catalog) -> pl.DataFrame:
+    """Per card hire figure, the placements it counts (columns source_ref, hires).
+
+    The register declares the link: the row's 구분 (`activity_kind`) is the placements' channel and its
+    세부사업 their sub-project; a 교육과정 row counts only placements citing a cohort of that course (the
+    same name matching as course counts, `기록상 명칭`). Hires after the row's as-of date do not count,
+    and a row printed for one period counts the hires of that period.
+    """
+    card = report.activities.filter(is_hire_figure()).select("source_ref", "subproject_id", "activity_kind", "activity_name_ko", "period", "as_of_date")
+    course_of = match_cohorts(cohorts, report, catalog).select(pl.col("cohort_id").alias("event_id"), pl.col("activity_name_ko").alias("course"))
+    # one row per distinct (sub-project, channel, event, day) with its count: millions of placements become thousands
+    cells = (placements.lazy().filter(pl.col("channel_id").is_in(card["activity_kind"].unique().implode()))
+             .group_by("subproject_id", "channel_id", "event_id", "hire_date").agg(pl.len().alias("placements")).collect())
+    hires = assign_periods(cells, "hire_date", catalog).join(course_of, on="event_id", how="left").rename({"period": "hire_period"})
+    counted = card.join(hires, left_on=["subproject_id", "activity_kind"], right_on=["subproject_id", "channel_id"]).filter(
+        (pl.col("hire_date") <= pl.col("as_of_date"))
+        & ((pl.col("period") == "total") | (pl.col("period") == pl.col("hire_period")))
+        & ((pl.col("activity_kind") != "training_course") | (pl.col("course") == pl.col("activity_name_ko"))))
+    hires_per_figure = counted.group_by("source_ref").agg(pl.col("placements").sum().cast(pl.Float64).alias("hires"))
+    return card.select("source_ref").join(hires_per_figure, on="source_ref", how="left")
+
+
+def is_hire_figure() -> pl.Expr:
+    """A card hire count (채용·취업인원) whose 구분 is a placement channel; a fair's hires would need the fair, not the channel."""
+    kind = pl.col("activity_kind")
+    return ((pl.col("measure") == "hired") & kind.is_not_null() & (kind != "job_fair") & pl.col("value_text").is_not_null()).fill_null(False)
+
+
+def compare_hires(placements: pl.DataFrame | pl.LazyFrame, cohorts: pl.DataFrame, report: Report, catalog: Catalog) -> pl.DataFrame:
+    """Card hire figures against the valid placements of their channel (see `match_placements`)."""
+    counts = match_placements(placements, cohorts, report, catalog)
+    rows = report.activities.filter(is_hire_figure()).join(counts, on="source_ref", how="left").with_columns(
+        pl.col("hires").fill_null(0).alias("expected"), pl.col("value").cast(pl.Float64).alias("observed"),
+        pl.col("value_text").alias("observed_text"),
+        pl.format("activity/{}/{}", "activity_name_ko", "measure").alias("subject"),
+        pl.format("{} / {} / {} (~{})", "activity_name_ko", "activity_kind", "period_text", "as_of_date").alias("where"))
+    return describe_records(rows, "hired_from_placements", "채용·취업인원 (연계경로별 채용 기록)", "Hires (placements by channel)")
+
+
+def report_unbacked_figures(report: Report, hires_compared: bool) -> pl.DataFrame:
+    """Card activity figures no dataset records (meetings, agreement dates, visits, …): not_reported, listed.
+
+    Hire figures are compared with placements when the run has them (`hires_compared`), else listed here.
+    """
+    # A kind or measure the catalog does not know is null: without fill_null the row would drop out of the filter unseen.
+    kind, measure = pl.col("activity_kind").fill_null(""), pl.col("measure").fill_null("")
+    compared = ((kind == "training_course") & (measure == "trained")) | ((kind == "job_fair") & measure.is_in(["date", "firms", "participants"]))
+    if hires_compared:
+        compared = compared | is_hire_figure()
+    rows = report.activities.filter(~compared & (pl.col("value").is_not_null() | pl.col("value_date").is_not_null()))
+    return rows.with_columns(
+        pl.lit("figure_has_records").alias("rule"), pl.lit(NOT_REPORTED).alias("status"),
+        pl.format("activity/{}/{}", "activity_name_ko", pl.coalesce("measure", "measure_ko")).alias("subject"),
+        pl.col("value").cast(pl.Float64).alias("observed"), pl.col("value_text").alias("observed_text"),
+        pl.format("[{} / {}] 카드 {} — 이 수치를 대조할 기록(데이터셋)이 없습니다.", "activity_name_ko", "measure_ko", "value_text").alias("message_ko"),
+        pl.format("[{} / {}] card {} — no dataset records this figure, so it cannot be checked.", "activity_name_ko", "measure_ko", "value_text").alias("message_en"),
+    )
+
+
+def reconcile_records(indicators: pl.DataFrame, cohorts: pl.DataFrame, fairs: pl.DataFrame, report: Report, catalog: Catalog,
+                      *, placements: pl.DataFrame | pl.LazyFrame | None = None) -> pl.DataFrame:
+    """The records against the card: indicators vs 추진실적, cohorts vs course counts, fairs vs the card's fairs.
+
+    Given the run's valid `placements`, the card's hire figures are compared with them too (`compare_hires`);
+    without them those figures are listed as unbacked (`figure_has_records`), as before.
+    """
+    checks = [*compare_indicators(indicators, report), compare_courses(cohorts, report, catalog),
+              compare_fairs(fairs, report, catalog), report_unbacked_figures(report, hires_compared=placements is not None)]
+    if placements is not None:
+        checks.append(compare_hires(placements, cohorts, report, catalog))
+    return finish(pl.concat([conform(c, RECONCILIATION_SCHEMA) for c in checks]), "records_vs_report")
+
+
+def reconcile_all(indicators: pl.DataFrame, cohorts: pl.DataFrame, fairs: pl.DataFrame, report: Report, catalog: Catalog,
+                  *, placements: pl.DataFrame | pl.LazyFrame | None = None) -> pl.DataFrame:
+    """Every reconciliation row of a run, sorted by check_id; `placements` (valid records) backs the card's hire figures."""
+    return pl.concat([
+        check_report_arithmetic(report, catalog), check_report_format(report), check_report_consistency(report, catalog),
+        reconcile_records(indicators, cohorts, fairs, report, catalog, placements=placements),
+    ]).sort("check_id")

@@ -1,0 +1,297 @@
+"""The card's self-checks: its own arithmetic, its own print, its own consistency (no records involved).
+
+Every check is a row of `frames.RECONCILIATION_SCHEMA` — agreements too (status `match`), so a
+dashboard sees what was checked. `expected` is what the parts add up to, `observed` is the figure the
+card prints and `observed_text` keeps it verbatim; nothing on the card is corrected.
+Statuses: `mismatch` = two figures disagree (or the card contradicts itself); `malformed` = a figure
+is printed badly or a mark is unreadable; `not_reported` = a figure a check needs is "-" on the card
+(e.g. a result for a period without a target).
+The helpers every reconciliation shares (`finish`, `fmt`, `said`, `period_cells`, `compare_rates`, the
+statuses) live here; `pledgeflow.card.reconcile` uses them for the records-vs-report checks.
+Messages are polars string expressions over the rows, in Korean and in English.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pledgeflow.catalog import Catalog
+from pledgeflow.contracts import RECONCILIATION_SCHEMA, conform
+from pledgeflow.card.register import Report
+
+MATCH, MISMATCH, NOT_REPORTED, MALFORMED = "match", "mismatch", "not_reported", "malformed"
+OK_KO = {MATCH: "일치", MISMATCH: "불일치 (카드 표기 그대로 보존)"}
+OK_EN = {MATCH: "match", MISMATCH: "mismatch (the card is kept as printed)"}
+
+
+def fmt(expr: pl.Expr) -> pl.Expr:
+    """A number as the messages print it: integers without '.0', '-' for none."""
+    whole = expr.round(0) == expr
+    text = pl.when(whole).then(expr.cast(pl.Int64).cast(pl.String)).otherwise(expr.round(2).cast(pl.String))
+    return pl.when(expr.is_null()).then(pl.lit("-")).otherwise(text)
+
+
+def said(status: pl.Expr, words: dict[str, str]) -> pl.Expr:
+    return status.replace_strict(words, default="", return_dtype=pl.String)
+
+
+def finish(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
+    """Conform to the contract with a stable, unique check_id = kind/rule/subject/period."""
+    base = pl.concat_str([pl.lit(kind), "rule", "subject", pl.col("period").fill_null("-")], separator="/")
+    out = conform(frame, RECONCILIATION_SCHEMA).with_columns(
+        pl.lit(kind).alias("kind"), base.alias("check_id"),
+        (pl.col("observed").cast(pl.Float64) - pl.col("expected").cast(pl.Float64)).alias("difference"),
+    ).sort("check_id", "source_ref", nulls_last=True)
+    # Two checks can share a subject (two fairs on one day): number the repeats, in sorted order.
+    repeat = pl.int_range(pl.len()).over("check_id")
+    out = out.with_columns(pl.when(repeat > 0).then(pl.format("{}#{}", "check_id", repeat + 1)).otherwise("check_id").alias("check_id"))
+    return conform(out, RECONCILIATION_SCHEMA).sort("check_id")
+
+
+def compare_sum(parts: pl.DataFrame, totals: pl.DataFrame, keys: list[str], rule: str, what_ko: str, what_en: str) -> pl.DataFrame:
+    """Each printed total against the sum of its printed parts ('-' counts as 0)."""
+    sums = parts.sort("source_row").group_by(keys, maintain_order=True).agg(
+        pl.col("value").fill_null(0).sum().cast(pl.Float64).alias("expected"),
+        pl.col("text").fill_null("-").str.join("+").alias("parts_text"),
+    )
+    rows = totals.join(sums, on=keys, how="inner").with_columns(pl.col("value").cast(pl.Float64).alias("observed"))
+    status = pl.when(pl.col("observed").fill_null(0) == pl.col("expected")).then(pl.lit(MATCH)).otherwise(pl.lit(MISMATCH))
+    return rows.with_columns(status.alias("status"), pl.lit(rule).alias("rule")).with_columns(
+        pl.format("{} [{}]: 인쇄된 합계 {}, 항목별 합 {} = {} — {}", pl.lit(what_ko), "where", pl.col("text").fill_null("-"),
+                  "parts_text", fmt(pl.col("expected")), said(pl.col("status"), OK_KO)).alias("message_ko"),
+        pl.format("{} [{}]: printed total {}, sum of printed parts {} = {} — {}", pl.lit(what_en), "where", pl.col("text").fill_null("-"),
+                  "parts_text", fmt(pl.col("expected")), said(pl.col("status"), OK_EN)).alias("message_en"),
+        pl.col("text").alias("observed_text"),
+    )
+
+
+def budget_cells(report: Report) -> pl.DataFrame:
+    return report.budget.with_columns(
+        pl.coalesce("subproject_id", "subproject_text").alias("sp"),
+        pl.coalesce("funding_source", "funding_source_text").alias("src"),
+        pl.coalesce("period", "period_text").alias("period"),
+        pl.col("amount_million_krw").alias("value"), pl.col("amount_text").alias("text"),
+    ).with_columns(
+        pl.format("budget/{}/{}", "sp", "src").alias("subject"),
+        pl.format("{} / {} / {}", "subproject_text", "funding_source_text", "period_text").alias("where"),
+    )
+
+
+def check_budget_arithmetic(report: Report) -> list[pl.DataFrame]:
+    cells = budget_cells(report)
+    grand = cells.filter((pl.col("sp") == "total") & (pl.col("src") == "total"))
+    sources = cells.filter((pl.col("sp") == "total") & pl.col("src").is_in(["district", "city", "national"]))
+    subprojects = cells.filter((pl.col("sp") != "total") & (pl.col("src") == "total"))
+    return [
+        compare_sum(sources, grand, ["period"], "budget_sources_sum", "소요예산액 계 = 구비+시비+국비", "Budget total = district+city+national"),
+        compare_sum(cells.filter(pl.col("period") != "total"), cells.filter(pl.col("period") == "total"), ["sp", "src"],
+                    "budget_periods_sum", "소요예산액 계 열 = 기간별 합", "Budget total column = sum of periods"),
+        compare_sum(subprojects, grand, ["period"], "budget_subprojects_sum", "소요예산액 계 = 세부사업 합", "Budget total = sum of sub-projects"),
+    ]
+
+
+def period_cells(frame: pl.DataFrame, value: str, text: str, table: str) -> pl.DataFrame:
+    return frame.with_columns(
+        pl.coalesce("subproject_id", "subproject_text").alias("sp"), pl.coalesce("period", "period_text").alias("period"),
+        pl.col(value).alias("value"), pl.col(text).alias("text"),
+    ).with_columns(pl.format(f"{table}/{{}}", "sp").alias("subject"),
+                   pl.format("{} / {}", "subproject_text", "period_text").alias("where"))
+
+
+def compare_rates(report: Report, numerators: pl.DataFrame, rule: str, subject: pl.Expr, num_ko: str, num_en: str) -> pl.DataFrame:
+    """Printed 이행률 against numerator ÷ printed 목표 total × 100, rounded half up to the precision the rate is printed with.
+
+    `numerators`: sp, num, num_text — the card's printed 실적 total, or the records' cumulative count.
+    """
+    rates = period_cells(report.results.filter(pl.col("measure") == "rate"), "rate_pct", "value_text", "results")
+    target = period_cells(report.targets, "target", "target_text", "targets").filter(pl.col("period") == "total").select(
+        "sp", pl.col("value").alias("den"), pl.col("text").alias("den_text"))
+    decimals = pl.col("text").str.extract(r"\.(\d+)\s*%$").str.len_chars().fill_null(0)
+    scale = pl.lit(10.0).pow(decimals)
+    rows = (
+        rates.join(numerators, on="sp", how="left").join(target, on="sp", how="left")
+        .with_columns((pl.col("num") / pl.col("den") * 100).alias("exact"), pl.lit(rule).alias("rule"), subject.alias("subject"),
+                      pl.col("value").alias("observed"), pl.col("text").alias("observed_text"))
+        .with_columns(((pl.col("exact") * scale + 0.5).floor() / scale).alias("expected"))
+        .with_columns(rate_status().alias("status"))
+    )
+    parts = [pl.col("num_text").fill_null("-"), pl.col("den_text").fill_null("-"), fmt(pl.col("exact")), decimals, fmt(pl.col("expected"))]
+    return rows.with_columns(
+        pl.format(f"이행률 [{{}}]: 카드 {{}} / {num_ko} {{}} ÷ 목표 {{}} × 100 = {{}} → 인쇄 자릿수(소수 {{}}자리)로 반올림 {{}} — {{}}", "where", "text",
+                  *parts, said(pl.col("status"), OK_KO | {NOT_REPORTED: "계산하거나 비교할 값이 없음"})).alias("message_ko"),
+        pl.format(f"Rate [{{}}]: card {{}} / {num_en} {{}} ÷ target {{}} × 100 = {{}} → rounded to the printed precision ({{}} decimals) {{}} — {{}}",
+                  "where", "text", *parts, said(pl.col("status"), OK_EN | {NOT_REPORTED: "nothing to compute or compare"})).alias("message_en"),
+    )
+
+
+def check_rates(report: Report) -> pl.DataFrame:
+    printed = period_cells(report.results.filter(pl.col("measure") == "actual"), "actual", "value_text", "results").filter(pl.col("period") == "total")
+    numerators = printed.select("sp", pl.col("value").cast(pl.Float64).alias("num"), pl.col("text").alias("num_text"))
+    return compare_rates(report, numerators, "rate_actual_over_target", pl.format("results/{}", "sp"), "실적", "actual")
+
+
+def rate_status() -> pl.Expr:
+    return (
+        pl.when(pl.col("expected").is_null() | pl.col("observed").is_null()).then(pl.lit(NOT_REPORTED))
+        .when((pl.col("observed") - pl.col("expected")).abs() < 1e-9).then(pl.lit(MATCH))
+        .otherwise(pl.lit(MISMATCH))
+    )
+
+
+def check_report_arithmetic(report: Report, catalog: Catalog) -> pl.DataFrame:
+    """Every printed total against the sum of its printed parts, and every printed rate against 실적 ÷ 목표."""
+    targets = period_cells(report.targets, "target", "target_text", "targets")
+    results = period_cells(report.results.filter(pl.col("measure") == "actual"), "actual", "value_text", "results")
+    census = report.census.with_columns(pl.coalesce("measure", "measure_ko").alias("key"), pl.col("value_text").alias("text")).with_columns(
+        pl.format("census/{}", "key").alias("subject"), pl.format("{} / {}", "measure_text", "industry_ko").alias("where"))
+    courses = report.activities.filter((pl.col("activity_kind") == "training_course") & (pl.col("measure") == "trained")).with_columns(
+        pl.coalesce("period", "period_text").alias("period"), pl.col("value_text").alias("text"),
+        pl.format("activity/{}/trained", "activity_name_ko").alias("subject"),
+        pl.format("{} / {}", "activity_name_ko", "period_text").alias("where"))
+    checks = [
+        *check_budget_arithmetic(report),
+        compare_sum(targets.filter(pl.col("period") != "total"), targets.filter(pl.col("period") == "total"), ["sp"],
+                    "target_periods_sum", "목표 합계 = 기간별 목표 합", "Target total = sum of period targets"),
+        compare_sum(results.filter(pl.col("period") != "total"), results.filter(pl.col("period") == "total"), ["sp"],
+                    "result_periods_sum", "실적 합계 = 기간별 실적 합", "Result total = sum of period results"),
+        compare_sum(census.filter(~pl.col("is_total")), census.filter(pl.col("is_total")), ["key"],
+                    "census_industries_sum", "사업체 조사 합계 = 산업별 합", "Census total = sum of industries"),
+        compare_sum(courses.filter(pl.col("period") != "total"), courses.filter(pl.col("period") == "total"), ["activity_name_ko"],
+                    "course_years_sum", "교육과정 총인원 = 연도별 인원 합", "Course total = sum of yearly counts"),
+        check_rates(report),
+    ]
+    return finish(pl.concat([conform(c, RECONCILIATION_SCHEMA) for c in checks]), "report_arithmetic")
+
+
+def collect_figures(report: Report) -> pl.DataFrame:
+    """Every printed figure of the register: table, subject, period, kind, text, value read, flag, reference."""
+    cols = ["subject", "period", "value_kind", "text", "value_read", "malformed", "source_ref", "where"]
+    number = lambda c: fmt(pl.col(c).cast(pl.Float64))  # noqa: E731
+    parts = [
+        period_cells(report.targets, "target", "target_text", "targets").with_columns(
+            pl.lit("number").alias("value_kind"), number("value").alias("value_read")),
+        period_cells(report.results, "actual", "value_text", "results").with_columns(
+            pl.format("results/{}/{}", "sp", pl.coalesce("measure", "measure_ko")).alias("subject"),
+            pl.when(pl.col("measure") == "rate").then(pl.lit("rate")).otherwise(pl.lit("number")).alias("value_kind"),
+            pl.when(pl.col("measure") == "rate").then(pl.format("{}%", number("rate_pct"))).otherwise(number("actual")).alias("value_read")),
+        budget_cells(report).with_columns(pl.lit("number").alias("value_kind"), number("value").alias("value_read")),
+        report.census.with_columns(
+            pl.format("census/{}/{}", pl.coalesce("measure", "measure_ko"), "industry_ko").alias("subject"),
+            pl.lit("number").alias("value_kind"), pl.col("value_text").alias("text"), number("value").alias("value_read"),
+            pl.format("{} / {}", "measure_text", "industry_ko").alias("where")),
+        report.activities.filter(pl.col("measure").fill_null("") != "date_range").with_columns(
+            pl.format("activity/{}/{}", "activity_name_ko", pl.coalesce("measure", "measure_ko")).alias("subject"),
+            pl.coalesce("period", "period_text").alias("period"), pl.col("value_text").alias("text"),
+            pl.when(pl.col("measure") == "date").then(pl.lit("date")).otherwise(pl.lit("number")).alias("value_kind"),
+            pl.when(pl.col("measure") == "date").then(pl.col("value_date").cast(pl.String).fill_null("-"))
+            .otherwise(number("value")).alias("value_read"),
+            pl.format("{} / {} / {}", "activity_name_ko", "measure_ko", "period_text").alias("where")),
+    ]
+    return pl.concat([p.with_columns(pl.col("value_read").cast(pl.String)).select(cols) for p in parts])
+
+
+def check_report_format(report: Report) -> pl.DataFrame:
+    """Every printed figure that is not well-formed, kept verbatim with the value it was read as."""
+    kinds_ko = {"number": "숫자(예: 1,233)", "rate": "비율(예: 83%)", "date": "날짜(예: 2018. 11. 20.)"}
+    kinds_en = {"number": "number (e.g. 1,233)", "rate": "rate (e.g. 83%)", "date": "date (e.g. 2018. 11. 20.)"}
+    bad = collect_figures(report).filter(pl.col("malformed"))
+    rows = bad.with_columns(
+        pl.format("{}_well_formed", "value_kind").alias("rule"), pl.lit(MALFORMED).alias("status"),
+        pl.col("text").alias("observed_text"),
+        pl.col("value_read").cast(pl.Float64, strict=False).alias("observed"),
+        pl.format("[{}] 인쇄된 값 '{}'은(는) 올바른 {} 형식이 아닙니다. {}(으)로 읽었으며, 원문 그대로 보존하고 보정하지 않습니다.",
+                  "where", "text", said(pl.col("value_kind"), kinds_ko), "value_read").alias("message_ko"),
+        pl.format("[{}] the printed figure '{}' is not a well-formed {}. Read as {}; kept verbatim, never corrected.",
+                  "where", "text", said(pl.col("value_kind"), kinds_en), "value_read").alias("message_en"),
+    )
+    return finish(rows, "report_format")
+
+
+def check_single_choice(report: Report) -> pl.DataFrame:
+    """Each card attribute (임기구분 … 이행단계) is one choice: exactly one option may be selected."""
+    picked = pl.col("selected").fill_null(False)
+    groups = report.attributes.sort("source_row").group_by("attribute_ko", maintain_order=True).agg(
+        picked.sum().cast(pl.Float64).alias("observed"),
+        pl.col("option_ko").filter(picked).str.join(", ").alias("observed_text"),
+        pl.col("source_ref").filter(picked).str.join("; ").alias("refs"), pl.col("source_ref").first().alias("first_ref"),
+    )
+    status = pl.when(pl.col("observed") == 1).then(pl.lit(MATCH)).otherwise(pl.lit(MISMATCH))
+    return groups.with_columns(
+        pl.lit("attribute_single_choice").alias("rule"), pl.format("attributes/{}", "attribute_ko").alias("subject"),
+        pl.lit("total").alias("period"), pl.lit(1.0).alias("expected"), status.alias("status"),
+        pl.when(pl.col("refs") == "").then("first_ref").otherwise("refs").alias("source_ref"),
+    ).with_columns(
+        pl.format("{}: 단일 선택 항목, 선택 {}개 ({}) — {}", "attribute_ko", fmt(pl.col("observed")), "observed_text",
+                  said(pl.col("status"), OK_KO)).alias("message_ko"),
+        pl.format("{}: single-choice attribute, {} selected ({}) — {}", "attribute_ko", fmt(pl.col("observed")), "observed_text",
+                  said(pl.col("status"), OK_EN)).alias("message_en"),
+    )
+
+
+def check_marks(report: Report) -> pl.DataFrame:
+    return report.attributes.filter(pl.col("selected").is_null()).with_columns(
+        pl.lit("attribute_mark_readable").alias("rule"), pl.format("attributes/{}/{}", "attribute_ko", "option_ko").alias("subject"),
+        pl.lit("total").alias("period"), pl.lit(MALFORMED).alias("status"), pl.col("selected_text").alias("observed_text"),
+        pl.format("{} / {}: 선택 표시 '{}'을(를) 읽을 수 없습니다 (○ 또는 빈칸).", "attribute_ko", "option_ko", "selected_text").alias("message_ko"),
+        pl.format("{} / {}: selection mark '{}' is not readable (use ○ or leave empty).", "attribute_ko", "option_ko", "selected_text").alias("message_en"),
+    )
+
+
+def label_rows(report: Report) -> pl.DataFrame:
+    """Every label the register resolves: table, label kind, printed text, resolved id, first row."""
+    specs = [("targets", "subproject"), ("results", "subproject"), ("budget", "subproject"), ("activities", "subproject"),
+             ("targets", "period"), ("results", "period"), ("budget", "period"), ("activities", "period"),
+             ("budget", "funding_source"), ("results", "measure"), ("census", "measure"), ("activities", "measure")]
+    text_of = {"subproject": "subproject_text", "period": "period_text", "funding_source": "funding_source_text"}
+    frames = []
+    for table, label in specs:
+        frame = getattr(report, table)
+        text = text_of.get(label, "measure_text" if table == "census" else "measure_ko")
+        frames.append(frame.sort("source_row").group_by(text, maintain_order=True).agg(
+            pl.col(label if label != "subproject" else "subproject_id").first().alias("resolved"),
+            pl.col("source_ref").first()).select(
+            pl.lit(table).alias("table"), pl.lit(label).alias("label"), pl.col(text).alias("observed_text"), "resolved", "source_ref"))
+    return pl.concat(frames)
+
+
+def check_labels(report: Report) -> pl.DataFrame:
+    """Sub-project spellings (all, known or not) and other labels the register vocabulary does not know."""
+    rows = label_rows(report).filter((pl.col("label") == "subproject") | pl.col("resolved").is_null())
+    status = pl.when(pl.col("resolved").is_null()).then(pl.lit(MISMATCH)).otherwise(pl.lit(MATCH))
+    return rows.with_columns(
+        pl.format("{}_known", "label").alias("rule"), pl.format("{}/{}", "table", "observed_text").alias("subject"),
+        pl.lit("total").alias("period"), status.alias("status"),
+    ).with_columns(
+        pl.when(pl.col("status") == MATCH)
+        .then(pl.format("{} 표의 표기 '{}' → {} (카탈로그에 있는 표기)", "table", "observed_text", "resolved"))
+        .otherwise(pl.format("{} 표의 표기 '{}'을(를) 카탈로그/대장 어휘에서 찾을 수 없습니다. schemas/catalog.yaml의 aliases에 추가하거나 표기를 확인하세요.",
+                             "table", "observed_text")).alias("message_ko"),
+        pl.when(pl.col("status") == MATCH)
+        .then(pl.format("{} table: label '{}' → {} (a spelling the catalog knows)", "table", "observed_text", "resolved"))
+        .otherwise(pl.format("{} table: label '{}' ({}) is unknown to the catalog / register vocabulary; add it to the aliases in schemas/catalog.yaml or check the keying.",
+                             "table", "observed_text", "label")).alias("message_en"),
+    )
+
+
+def check_results_have_targets(report: Report) -> pl.DataFrame:
+    """A result printed for a period whose target is '-' is measured against nothing: not_reported."""
+    results = period_cells(report.results.filter(pl.col("measure") == "actual"), "actual", "value_text", "results")
+    targets = period_cells(report.targets, "target", "target_text", "targets").select(
+        "sp", "period", pl.col("value").alias("expected"), pl.col("text").alias("target_text"))
+    rows = results.filter((pl.col("period") != "total") & pl.col("value").is_not_null()).join(targets, on=["sp", "period"], how="left")
+    status = pl.when(pl.col("expected").is_null()).then(pl.lit(NOT_REPORTED)).otherwise(pl.lit(MATCH))
+    return rows.with_columns(
+        pl.lit("result_has_target").alias("rule"), status.alias("status"), pl.col("value").cast(pl.Float64).alias("observed"),
+        pl.col("text").alias("observed_text"),
+    ).with_columns(
+        pl.format("[{}] 실적 {}, 같은 기간 목표 {} — {}", "where", "text", pl.col("target_text").fill_null("(없음)"),
+                  pl.when(pl.col("status") == MATCH).then(pl.lit("목표 있음")).otherwise(pl.lit("목표 없이 보고된 실적"))).alias("message_ko"),
+        pl.format("[{}] result {}, target for the period {} — {}", "where", "text", pl.col("target_text").fill_null("(none)"),
+                  pl.when(pl.col("status") == MATCH).then(pl.lit("target exists")).otherwise(pl.lit("result reported for a period with no target"))).alias("message_en"),
+    )
+
+
+def check_report_consistency(report: Report, catalog: Catalog) -> pl.DataFrame:
+    """The card against itself: one choice per attribute, known labels, a target for every reported result."""
+    checks = [check_single_choice(report), check_marks(report), check_labels(report), check_results_have_targets(report)]
+    return finish(pl.concat([conform(c, RECONCILIATION_SCHEMA) for c in checks]), "report_consistency")

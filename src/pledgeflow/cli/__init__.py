@@ -1,0 +1,5 @@
+"""The `pledgeflow` command line: `main` (run, validate, failures, …) and `review` (steward decisions)."""
+
+from pledgeflow.cli.main import app
+
+__all__ = ["app"]

@@ -1,0 +1,121 @@
+"""Incremental runs: a delivery's validated result, reused while nothing it depends on changed.
+
+The key covers everything the result depends on: the file's content hash, its
+dataset, every file under `schemas/` (catalog, descriptors, schemas, rules), the
+library's own source, and (a digest of) the pseudonymisation key. Change any of
+them and the delivery is read and validated again. Decisions are applied after
+this stage, so they do not invalidate it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import metadata
+import json
+import os
+import shutil
+from dataclasses import fields, replace
+from functools import cache
+from pathlib import Path
+
+import polars as pl
+
+import pledgeflow
+from pledgeflow.ingest.deliver import DeliveryResult
+
+FRAMES = ("valid", "quarantined", "failures", "delivered")
+CACHE_FORMAT = 2
+
+
+def tree_digest(folder: Path, pattern: str = "*") -> str:
+    """One digest of every file's relative path and bytes under `folder` (sorted: order-independent)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob(pattern) if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(folder)).encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+@cache
+def code_digest() -> str:
+    """Digest of pledgeflow's own source: a code change invalidates every cached result."""
+    return tree_digest(Path(pledgeflow.__file__).parent, "*.py")
+
+
+# the libraries whose behaviour a validated result depends on: an upgrade re-validates everything
+DEPENDENCIES = ("polars", "pandera", "fastexcel", "polars-hash")
+
+
+def context_digest(schemas_dir: Path, pseudonym_key: str) -> str:
+    """What every delivery's result depends on besides its own bytes."""
+    key_digest = hashlib.sha256(pseudonym_key.encode()).hexdigest()
+    versions = ",".join(f"{name}={metadata.version(name)}" for name in DEPENDENCIES)
+    parts = [f"format={CACHE_FORMAT}", tree_digest(schemas_dir), code_digest(), key_digest, versions]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def result_key(dataset: str, source_file: str, sha256: str, context: str) -> str:
+    # the path is part of the key: row numbers and failure locations name the file
+    return hashlib.sha256(f"{dataset}\n{source_file}\n{sha256}\n{context}".encode()).hexdigest()[:32]
+
+
+def load_result(cache_dir: Path, key: str) -> DeliveryResult | None:
+    """The cached result for `key`, or None (missing or unreadable entries are simply recomputed).
+
+    Valid rows come back lazy (a parquet scan): a run reads only the columns its checks and counts use,
+    and never holds every delivery's rows at once. The small frames are read.
+    """
+    folder = cache_dir / key
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        frames = {name: pl.read_parquet(folder / f"{name}.parquet") for name in FRAMES if name != "valid"}
+        pl.read_parquet_schema(folder / "valid.parquet")  # a damaged file fails here, not in a later query
+        meta["unmapped_headers"] = tuple(meta["unmapped_headers"])
+        return DeliveryResult(valid=pl.scan_parquet(folder / "valid.parquet"), **frames, **meta)
+    except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError):
+        return None
+
+
+def cache_result(cache_dir: Path, key: str, result: DeliveryResult) -> DeliveryResult:
+    """Store `result` and return it with its valid rows as a scan of the stored file (memory stays flat)."""
+    store_result(cache_dir, key, result)
+    return replace(result, valid=pl.scan_parquet(cache_dir / key / "valid.parquet"),
+                   rows_valid=result.counts["rows_valid"])
+
+
+def store_result(cache_dir: Path, key: str, result: DeliveryResult) -> None:
+    """Write the entry into a temporary folder, then rename it into place (readers never see half an entry).
+
+    An entry already there is kept if it loads, replaced if it does not (damaged, or half pruned).
+    """
+    folder = cache_dir / key
+    if folder.exists():
+        if load_result(cache_dir, key) is not None:
+            return
+        shutil.rmtree(folder, ignore_errors=True)
+    tmp = cache_dir / f".tmp-{key}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name in FRAMES:
+        frame = getattr(result, name)
+        # zstd level 1: a third less CPU than polars' default level and no larger on these rows
+        (frame.collect() if isinstance(frame, pl.LazyFrame) else frame).write_parquet(
+            tmp / f"{name}.parquet", compression="zstd", compression_level=1)
+    meta = {f.name: getattr(result, f.name) for f in fields(result) if f.name not in FRAMES}
+    meta["rows_valid"] = result.counts["rows_valid"]
+    meta["unmapped_headers"] = list(meta["unmapped_headers"])
+    (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+    try:
+        os.rename(tmp, folder)
+    except OSError:  # another process stored the same entry first
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def prune_results(cache_dir: Path, keep: set[str]) -> int:
+    """Drop entries the latest run did not use, so the cache tracks the current deliveries only."""
+    if not cache_dir.exists():
+        return 0
+    stale = [p for p in cache_dir.iterdir() if p.is_dir() and p.name not in keep]
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return len(stale)

@@ -1,0 +1,123 @@
+"""Ingestion of one delivery file: read it, validate it, account for every row.
+
+`process_delivery` is the unit of work: the flow runs it for each file of a batch
+(a district's folder), and a steward runs it on one file with `pledgeflow validate`.
+A file that cannot be read at all becomes a file-level failure, not a crash: the
+rest of the run goes on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from pledgeflow.catalog import Catalog
+from pledgeflow.contracts import FAILURE_SCHEMA, conform
+from pledgeflow.privacy import mask_text
+from pledgeflow.ingest.read import DeliveryError, read_delivery
+from pledgeflow.ingest.validate import ROW, load_rules, validate_frame
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """What became of one delivery file: typed valid rows, quarantined rows, failures, counts."""
+
+    dataset: str
+    source_file: str
+    valid: pl.DataFrame | pl.LazyFrame  # lazy once cached: the rows stay on disk until a query needs them
+    quarantined: pl.DataFrame
+    failures: pl.DataFrame
+    delivered: pl.DataFrame  # quarantined rows as delivered (masked, pseudonymised), for the steward
+    rows_read: int
+    encoding: str | None = None
+    header_row: int | None = None
+    blank_rows: int = 0
+    unmapped_headers: tuple[str, ...] = field(default_factory=tuple)
+    file_error: str | None = None
+    rows_valid: int | None = None  # known without reading the rows (None: count `valid`)
+
+    @property
+    def counts(self) -> dict:
+        return {
+            "dataset": self.dataset,
+            "source_file": self.source_file,
+            "rows_read": self.rows_read,
+            "rows_valid": self.rows_valid if self.rows_valid is not None else self.valid.lazy().select(pl.len()).collect().item(),
+            "rows_quarantined": self.quarantined.height,
+            "blank_rows": self.blank_rows,
+            "encoding": self.encoding,
+            "header_row": self.header_row,
+            "unmapped_headers": list(self.unmapped_headers),
+            "file_error": self.file_error,
+        }
+
+
+def process_delivery(path: Path, dataset: str, source_file: str, catalog: Catalog, schemas_dir: Path, key: str) -> DeliveryResult:
+    """Read and validate one delivery file; an unreadable file yields one file-level failure."""
+    descriptor = catalog.descriptors[dataset]
+    try:
+        delivery = read_delivery(Path(path), descriptor, source_file)
+    except DeliveryError as exc:
+        empty = empty_typed(catalog, dataset, schemas_dir, key)
+        return unreadable_delivery(dataset, source_file, exc, schemas_dir, empty)
+    checked = validate_frame(delivery.frame, descriptor, catalog, schemas_dir, key)
+    return DeliveryResult(
+        dataset=dataset,
+        source_file=source_file,
+        valid=checked.valid.drop(ROW),
+        quarantined=checked.quarantined.drop(ROW),
+        failures=checked.failures.drop(ROW),
+        delivered=checked.delivered.drop(ROW),
+        rows_read=delivery.rows_read,
+        encoding=delivery.encoding,
+        header_row=delivery.header_row,
+        blank_rows=delivery.blank_rows,
+        unmapped_headers=tuple(delivery.unmapped_headers),
+        rows_valid=checked.valid.height,
+    )
+
+
+def empty_typed(catalog: Catalog, dataset: str, schemas_dir: Path, key: str) -> pl.DataFrame:
+    """A typed frame with no rows and the dataset's typed columns (for files with nothing readable)."""
+    descriptor = catalog.descriptors[dataset]
+    raw = pl.DataFrame(schema={"source_file": pl.String, "source_row": pl.Int64, **{c.name: pl.String for c in descriptor.columns}})
+    return validate_frame(raw, descriptor, catalog, schemas_dir, key).valid.drop(ROW)
+
+
+def unreadable_delivery(dataset: str, source_file: str, exc: DeliveryError, schemas_dir: Path, empty: pl.DataFrame) -> DeliveryResult:
+    """A file-level quarantine entry: no rows could be read, so none are counted as read."""
+    rule = load_rules(schemas_dir).filter(pl.col("rule") == "file_unreadable")
+    failure = conform(pl.DataFrame({
+        "dataset": [dataset],
+        "source_file": [source_file],
+        "rule": ["file_unreadable"],
+        "severity": ["error"],
+        "message_ko": [f"{rule['message_ko'].item()} {mask_text(exc.message_ko)}"],
+        "message_en": [f"{rule['message_en'].item()} {mask_text(exc.message_en)}"],
+    }), FAILURE_SCHEMA).with_columns(pl.lit(f"file:{source_file}").alias("fingerprint"))
+    return DeliveryResult(dataset, source_file, empty, empty, failure, pl.DataFrame(), rows_read=0,
+                          file_error=mask_text(str(exc)), rows_valid=0)
+
+
+def combine_results(results: list[DeliveryResult], catalog: Catalog, schemas_dir: Path, key: str) -> tuple[dict, dict, pl.DataFrame]:
+    """Concatenate per-file results by dataset -> (valid, quarantined, failures), in file order.
+
+    Valid rows come back lazy (one query over every file's rows) as soon as one result is lazy, i.e. cached.
+    """
+    datasets = tuple(catalog.descriptors)
+    ordered = sorted(results, key=lambda r: (r.dataset, r.source_file))
+    valid, held = {}, {}
+    for dataset in datasets:
+        empty = empty_typed(catalog, dataset, schemas_dir, key)
+        mine = [r for r in ordered if r.dataset == dataset]
+        parts = [empty, *[r.valid for r in mine]]
+        if any(isinstance(p, pl.LazyFrame) for p in parts):
+            valid[dataset] = pl.concat([p.lazy() for p in parts])
+        else:
+            valid[dataset] = pl.concat(parts)
+        held[dataset] = pl.concat([empty, *[r.quarantined for r in mine]])
+    failures = (pl.concat([r.failures for r in ordered]) if ordered
+                else pl.DataFrame(schema={**FAILURE_SCHEMA, "fingerprint": pl.String}))
+    return valid, held, failures

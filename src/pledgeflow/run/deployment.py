@@ -1,0 +1,33 @@
+"""The nightly deployment's settings, read from `prefect.yaml` so `serve` and `prefect deploy` agree.
+
+Prefect is imported inside the functions: importing this module costs nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+DEPLOYMENT_NAME = "nightly"
+
+
+def find_prefect_yaml(root: Path | None = None) -> Path:
+    """prefect.yaml of the project folder, else the one of the source checkout pledgeflow runs from."""
+    import pledgeflow
+
+    candidates = [root / "prefect.yaml"] if root else []
+    candidates.append(Path(pledgeflow.__file__).resolve().parents[2] / "prefect.yaml")
+    return next(p for p in candidates if p.exists())
+
+
+def nightly_deployment(root: Path | None = None) -> dict:
+    config = yaml.safe_load(find_prefect_yaml(root).read_text(encoding="utf-8"))
+    return next(d for d in config["deployments"] if d["name"] == DEPLOYMENT_NAME)
+
+
+def nightly_schedules(root: Path | None = None) -> list:
+    """prefect.schedules.Cron objects for the nightly deployment (cron + timezone from prefect.yaml)."""
+    from prefect.schedules import Cron
+
+    return [Cron(s["cron"], timezone=s["timezone"]) for s in nightly_deployment(root)["schedules"] if s.get("active", True)]

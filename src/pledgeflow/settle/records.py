@@ -1,0 +1,113 @@
+"""Settling the night's records: combine deliveries, apply steward decisions, run cross-dataset checks.
+
+Order matters and follows DESIGN's flow: corrections are applied to the records
+as delivered and re-validated first (a corrected record then meets the same
+cross-dataset checks as any other); waivers and exclusions come last, so a
+steward can waive a cross-dataset failure too. Every row of every file ends in
+exactly one of valid, quarantined or excluded; `file_counts` says so per file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from pledgeflow.steward import decisions
+
+from pledgeflow.steward import ledger
+
+from pledgeflow.steward import lineage
+from pledgeflow.catalog import Catalog
+from pledgeflow.settle.cross_checks import apply_cross_checks
+from pledgeflow.contracts import Rows
+from pledgeflow.ingest.deliver import DeliveryResult, combine_results
+from pledgeflow.ingest.validate import load_rules, typed_view
+
+KEY = ["dataset", "source_file", "source_row"]
+COUNTS_SCHEMA = {  # DeliveryResult.counts, typed even when a run finds no file at all
+    "dataset": pl.String, "source_file": pl.String, "rows_read": pl.Int64, "rows_valid": pl.Int64,
+    "rows_quarantined": pl.Int64, "blank_rows": pl.Int64, "encoding": pl.String, "header_row": pl.Int64,
+    "unmapped_headers": pl.List(pl.String), "file_error": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class Settled:
+    """All deliveries after validation, steward decisions and cross-dataset checks."""
+
+    valid: dict[str, Rows]  # lazy in a run: read per query, only the columns it needs
+    quarantined: dict[str, pl.DataFrame]
+    excluded: dict[str, pl.DataFrame]  # kept out of the indicators by a steward's exclude decision
+    failures: pl.DataFrame
+    file_counts: pl.DataFrame
+    delivered: dict[str, pl.DataFrame]  # quarantined rows as delivered (masked), for the review pack
+    decisions: pl.DataFrame  # lineage: one row per decision and its outcome
+    dispositions: pl.DataFrame  # dataset, source_file, source_row, state (waived | corrected | excluded)
+    corrected_failures: pl.DataFrame  # failures a correction made go away (listed with state corrected)
+
+
+def settle_records(results: list[DeliveryResult], catalog: Catalog, schemas_dir: Path, key: str,
+                   decisions_dir: Path, as_of: date) -> Settled:
+    """Combine per-file results, apply decisions and cross-checks; counts per file stay exact."""
+    valid, held, failures = combine_results(results, catalog, schemas_dir, key)
+    delivered = {d: pl.concat([r.delivered for r in results if r.dataset == d and r.delivered.width] or
+                              [typed_view(held[d], catalog.descriptors[d])]) for d in held}
+    matched = decisions.match_decisions(ledger.load_decisions(decisions_dir, schemas_dir), delivered, valid, as_of)
+    revalidated, corrected = decisions.apply_corrections(delivered, matched, catalog, schemas_dir, key, valid=valid)
+    merged = decisions.merge_corrections(valid, held, failures, delivered, revalidated)
+    # exclusions first, so an excluded record cannot make another one its duplicate; waivers last, so a
+    # steward can waive a cross-dataset failure too
+    excludes, waives = (matched.filter(pl.col("action") == action) for action in ("exclude", "waive"))
+    kept, held_back, excluded, dropped = decisions.apply_waivers_and_exclusions(merged.valid, merged.quarantined, excludes)
+    crossed = apply_cross_checks(kept, catalog, load_rules(schemas_dir))
+    quarantined = {d: pl.concat([held_back[d], crossed.quarantined[d]]) for d in held}
+    final_valid, final_held, _, waived = decisions.apply_waivers_and_exclusions(crossed.valid, quarantined, waives)
+    decided = lineage.decision_lineage(matched, corrected, dropped, waived)
+    return Settled(
+        valid=final_valid,
+        quarantined=final_held,
+        excluded=excluded,
+        failures=pl.concat([merged.failures, crossed.failures]),
+        file_counts=count_rows(results, final_valid, final_held, excluded),
+        delivered={d: pl.concat([merged.delivered[d], typed_view(crossed.quarantined[d], catalog.descriptors[d])],
+                                how="vertical_relaxed").sort("source_file", "source_row") for d in held},
+        decisions=decided,
+        dispositions=dispositions(decided),
+        corrected_failures=merged.corrected_failures,
+    )
+
+
+def count_rows(results: list[DeliveryResult], valid: dict, quarantined: dict, excluded: dict) -> pl.DataFrame:
+    """Per file: rows read, and where they ended (the manifest checks read = valid + quarantined + excluded)."""
+    per_file = pl.DataFrame([r.counts for r in results], schema=COUNTS_SCHEMA)
+    landed = [
+        frame.lazy().group_by("source_file").agg(pl.len().cast(pl.Int64).alias("rows")).with_columns(pl.lit(name).alias("bucket"))
+        for name, frames in (("rows_valid", valid), ("rows_quarantined", quarantined), ("rows_excluded", excluded))
+        for frame in frames.values()
+    ]
+    counted = pl.concat(landed).collect() if landed else pl.DataFrame()
+    where = (
+        counted.group_by("source_file", "bucket").agg(pl.col("rows").sum()).pivot(on="bucket", index="source_file", values="rows")
+        if counted.height else pl.DataFrame(schema={"source_file": pl.String})
+    )
+    buckets = ["rows_valid", "rows_quarantined", "rows_excluded"]
+    return (
+        per_file.drop([c for c in buckets if c in per_file.columns])
+        .join(where, on="source_file", how="left")
+        .select(pl.exclude(buckets), *[(pl.col(b) if b in where.columns else pl.lit(None)).cast(pl.Int64).fill_null(0).alias(b)
+                                       for b in buckets])  # a fixed column order, whatever order the rows landed in
+        .sort("dataset", "source_file")
+    )
+
+
+def dispositions(lineage: pl.DataFrame) -> pl.DataFrame:
+    """Records a decision changed, with the failure state it gives them."""
+    state = {"waive": "waived", "correct": "corrected", "exclude": "excluded"}
+    return (
+        lineage.filter(pl.col("outcome") == "applied")
+        .select(*KEY, pl.col("action").replace_strict(state, return_dtype=pl.String).alias("state"))
+        .unique(subset=KEY, keep="last", maintain_order=True)
+    )

@@ -1,0 +1,244 @@
+"""Write-audit-publish: atomic switch, rejected audits, crash recovery, DuckDB copy, determinism."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from pledgeflow.publish import version as publish
+from pledgeflow.contracts import CURATED_SCHEMAS, RUNS_SCHEMA, conform
+from pledgeflow.publish.version import PublishError, current_version, publish_version, read_current
+
+SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
+MANIFEST = {"run_number": 1, "status": "ok"}
+
+
+def make_tables(run_number: int = 1) -> dict[str, pl.DataFrame]:
+    """Small valid curated tables; `run_number` changes the content of `runs`."""
+    tables = {name: pl.DataFrame(schema=schema) for name, schema in CURATED_SCHEMAS.items()}
+    tables["indicators"] = conform(
+        pl.DataFrame(
+            {
+                "pledge_id": ["ydp-2018-15"] * 2,
+                "subproject_id": ["midcareer", "corporate_linkage"],
+                "subproject_name_ko": ["중장년 일자리 창출", "기업과 연계한 일자리 창출"],
+                "indicator_id": ["jobs_created"] * 2,
+                "indicator_name_ko": ["일자리 창출 인원"] * 2,
+                "unit": ["명"] * 2,
+                "period": ["2019"] * 2,
+                "period_order": [2, 2],
+                "period_start_date": [dt.date(2019, 1, 1)] * 2,
+                "period_end_date": [dt.date(2019, 12, 31)] * 2,
+                "target": [30, None],
+                "actual": [28, 40],
+                "cumulative_actual": [28, 40],
+                "achievement_rate_pct": [20.7, None],
+                "excluded_records": [1, 0],
+                **{c: [0, 0] for c in ("waived_records", "corrected_records", "decision_excluded_records")},
+                "status": ["below_target", "no_target"],
+            }
+        ),
+        CURATED_SCHEMAS["indicators"],
+    )
+    tables["runs"] = conform(
+        pl.DataFrame(
+            {
+                "run_number": list(range(1, run_number + 1)),
+                "run_id": [f"run-{n}" for n in range(1, run_number + 1)],
+                "started_at": [dt.datetime(2024, 1, n, 2, tzinfo=dt.UTC) for n in range(1, run_number + 1)],
+                "status": "completed",
+                **{c: 0 for c in ("files_read", "rows_read", "rows_valid", "rows_quarantined")},
+                **{c: 0 for c in ("mismatches", "failures_new", "failures_resolved")},
+            }
+        ),
+        RUNS_SCHEMA,
+    )
+    return tables
+
+
+def publish_tables(curated: Path, version: str, tables=None, **kwargs):
+    return publish_version(curated, SCHEMAS_DIR, version, tables or make_tables(), MANIFEST, **kwargs)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_publish_twice_keeps_both_versions_and_switches_current(tmp_path):
+    first = publish_tables(tmp_path, "v1", make_tables(1))
+    second = publish_tables(tmp_path, "v2", make_tables(2))
+    assert current_version(tmp_path) == "v2"
+    assert (tmp_path / "current").resolve() == second.path.resolve()
+    assert read_current(tmp_path, "runs").height == 2
+    assert pl.read_parquet(first.path / "runs.parquet").height == 1
+    assert sorted(p.name for p in (tmp_path / "versions").iterdir()) == ["v1", "v2"]
+    assert not any((tmp_path / ".staging").iterdir())
+
+
+def test_manifest_lists_sha256_of_every_output_file(tmp_path):
+    result = publish_tables(tmp_path, "v1")
+    manifest = json.loads((result.path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["files"] == result.files
+    assert manifest["version"] == "v1" and manifest["run_number"] == 1
+    expected = {f"{t}.parquet" for t in CURATED_SCHEMAS} | {"pledgeflow.duckdb"}
+    assert set(result.files) == expected
+    assert result.files["runs.parquet"] == publish.sha256_file(result.path / "runs.parquet")
+
+
+def test_failed_contract_audit_leaves_current_untouched(tmp_path):
+    publish_tables(tmp_path, "v1")
+    before = snapshot(tmp_path / "versions" / "v1")
+    bad = make_tables(2)
+    bad["reconciliation"] = conform(
+        pl.DataFrame({"check_id": ["c1"], "kind": ["records_vs_card"], "rule": ["r"], "subject": ["s"],
+                      "status": ["match"], "message_ko": ["설명"], "message_en": ["text"]}),
+        CURATED_SCHEMAS["reconciliation"],
+    )
+    with pytest.raises(PublishError, match=r"reconciliation\.kind: isin"):
+        publish_tables(tmp_path, "v2", bad)
+    assert current_version(tmp_path) == "v1"
+    assert snapshot(tmp_path / "versions" / "v1") == before
+    assert (tmp_path / ".rejected" / "v2" / "reconciliation.parquet").exists()
+    assert not (tmp_path / "versions" / "v2").exists()
+
+
+def test_failing_audit_callback_rejects_the_version(tmp_path):
+    publish_tables(tmp_path, "v1")
+    before = snapshot(tmp_path / "versions" / "v1")
+    seen = []
+
+    def audit(staging: Path) -> None:
+        seen.append(sorted(p.name for p in staging.iterdir()))
+        raise ValueError("indicators: expect_column_values_to_not_be_null failed")
+
+    with pytest.raises(PublishError, match="expect_column_values_to_not_be_null"):
+        publish_tables(tmp_path, "v2", make_tables(2), audit=audit)
+    assert "manifest.json" in seen[0]
+    assert current_version(tmp_path) == "v1"
+    assert snapshot(tmp_path / "versions" / "v1") == before
+    assert (tmp_path / ".rejected" / "v2").is_dir()
+
+
+def test_companion_files_are_written_alongside_the_audit_and_publish_with_the_version(tmp_path):
+    threads = {}
+
+    def extras(staging: Path) -> None:
+        threads["extras"] = threading.current_thread().name
+        (staging / "review").mkdir()
+        (staging / "review" / "pack.txt").write_text("pack", encoding="utf-8")
+
+    def audit(staging: Path) -> None:
+        threads["audit"] = threading.current_thread().name
+
+    publish_version(tmp_path, SCHEMAS_DIR, "v1", make_tables(), MANIFEST, audit=audit, extras=extras)
+    assert threads["extras"] != threads["audit"]  # the review pack does not wait for the audit
+    assert (tmp_path / "current" / "review" / "pack.txt").read_text(encoding="utf-8") == "pack"
+
+
+def test_a_failing_companion_fails_the_publish_and_nothing_goes_live(tmp_path):
+    publish_tables(tmp_path, "v1")
+
+    def extras(staging: Path) -> None:
+        raise OSError("disk full while writing the review pack")
+
+    with pytest.raises(OSError, match="disk full"):
+        publish_version(tmp_path, SCHEMAS_DIR, "v2", make_tables(2), MANIFEST, extras=extras)
+    assert current_version(tmp_path) == "v1" and not (tmp_path / "versions" / "v2").exists()
+
+
+def test_missing_table_is_rejected(tmp_path):
+    tables = make_tables()
+    del tables["budget"]
+    with pytest.raises(PublishError, match="missing \\['budget'\\]"):
+        publish_tables(tmp_path, "v1", tables)
+    assert current_version(tmp_path) is None
+
+
+def test_unmasked_personal_data_is_rejected(tmp_path):
+    tables = make_tables()
+    tables["validation_failures"] = conform(
+        pl.DataFrame({"dataset": ["placements"], "source_file": ["placements/a.csv"], "source_row": [2],
+                      "rule": ["format"], "value": ["900101-1234567"], "severity": ["error"],
+                      "message_ko": ["설명"], "message_en": ["text"], "fingerprint": ["ab12"],
+                      "first_seen_run": [1], "state": ["new"]}),
+        CURATED_SCHEMAS["validation_failures"],
+    )
+    with pytest.raises(PublishError, match="validation_failures.value: unmasked personal data") as caught:
+        publish_tables(tmp_path, "v1", tables)
+    assert "1234567" not in str(caught.value)
+
+
+def test_crash_mid_write_keeps_previous_version_and_next_publish_recovers(tmp_path, monkeypatch):
+    publish_tables(tmp_path, "v1")
+    real_write = publish.write_table_parquet
+    calls = []
+
+    def crash_after_first(frame, path):
+        if calls:
+            raise OSError("disk full")
+        calls.append(path)
+        real_write(frame, path)
+
+    monkeypatch.setattr(publish, "write_table_parquet", crash_after_first)
+    with pytest.raises(OSError, match="disk full"):
+        publish_tables(tmp_path, "v2", make_tables(2))
+    assert (tmp_path / ".staging" / "v2").is_dir()  # the crash leaves a half-built staging folder
+    assert current_version(tmp_path) == "v1"
+    assert read_current(tmp_path, "runs").height == 1
+
+    monkeypatch.setattr(publish, "write_table_parquet", real_write)
+    publish_tables(tmp_path, "v3", make_tables(3))
+    assert current_version(tmp_path) == "v3"
+    assert list((tmp_path / ".staging").iterdir()) == []
+    assert not (tmp_path / "versions" / "v2").exists()
+
+
+def test_duckdb_file_holds_the_same_tables(tmp_path):
+    result = publish_tables(tmp_path, "v1", make_tables(3))
+    with duckdb.connect(str(result.path / "pledgeflow.duckdb"), read_only=True) as con:
+        names = sorted(row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall())
+        counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in names}
+    assert names == sorted(CURATED_SCHEMAS)
+    assert counts == {t: pl.read_parquet(result.path / f"{t}.parquet").height for t in names}
+
+
+def test_same_tables_give_byte_identical_parquet(tmp_path):
+    tables = make_tables(3)
+    shuffled = {name: frame.reverse() for name, frame in tables.items()}
+    first = publish_tables(tmp_path / "a", "v1", tables)
+    second = publish_tables(tmp_path / "b", "v1", shuffled)
+    parquet = [name for name in first.files if name.endswith(".parquet")]
+    assert all((first.path / n).read_bytes() == (second.path / n).read_bytes() for n in parquet)
+    assert read_current(tmp_path / "a", "indicators")["subproject_id"].to_list() == ["corporate_linkage", "midcareer"]
+
+
+def test_existing_version_name_is_refused_and_left_intact(tmp_path):
+    publish_tables(tmp_path, "v1")
+    before = snapshot(tmp_path / "versions" / "v1")
+    with pytest.raises(PublishError, match="already exists"):
+        publish_tables(tmp_path, "v1", make_tables(2))
+    assert snapshot(tmp_path / "versions" / "v1") == before
+    assert current_version(tmp_path) == "v1"
+
+
+def test_version_name_cannot_escape_curated(tmp_path):
+    with pytest.raises(PublishError, match="invalid version name"):
+        publish_tables(tmp_path, "../evil")
+
+
+def test_prune_keeps_newest_versions(tmp_path):
+    for n in range(1, 5):
+        publish_tables(tmp_path, f"v{n}", make_tables(n), keep_versions=2)
+    assert sorted(p.name for p in (tmp_path / "versions").iterdir()) == ["v3", "v4"]
+    assert current_version(tmp_path) == "v4"
+
+
+def test_nothing_published_yet(tmp_path):
+    assert current_version(tmp_path) is None
+    assert read_current(tmp_path, "indicators") is None

@@ -1,0 +1,86 @@
+"""The synthetic generator: deterministic by seed, real delivery formats, about 1% defects, raw/ untouched."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pledgeflow.catalog import load_catalog
+from pledgeflow.ingest.deliver import process_delivery
+from pledgeflow.ingest.read import discover_deliveries, read_delivery
+from pledgeflow.settings import DEVELOPMENT_PSEUDONYM_KEY
+from pledgeflow.synth.generate import add_delivery, generate_project, plan_districts
+from tests.conftest import REPO, tree_digest
+
+ROWS = 4_000
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("synth") / "project"
+    generate_project(root, REPO, ROWS, districts=3, seed=7)
+    return root
+
+
+def test_same_seed_gives_the_same_bytes_and_another_seed_does_not(synthetic, tmp_path):
+    again = tmp_path / "again"
+    generate_project(again, REPO, ROWS, districts=3, seed=7)
+    assert tree_digest(again / "raw") == tree_digest(synthetic / "raw")
+    other = tmp_path / "other"
+    generate_project(other, REPO, ROWS, districts=3, seed=8)
+    assert tree_digest(other / "raw") != tree_digest(synthetic / "raw")
+
+
+def test_districts_split_the_rows_exactly():
+    plan = plan_districts(1_234_567, 25, seed=1)
+    assert sum(d.placements for d in plan) == 1_234_567 and len({d.folder for d in plan}) == 25
+    assert plan[18].folder == "d19_영등포구"
+
+
+def test_deliveries_come_in_every_real_format_with_korean_headers(synthetic):
+    catalog = load_catalog(synthetic / "schemas")
+    deliveries = discover_deliveries(synthetic / "raw", catalog)
+    read = [read_delivery(Path(r["path"]), catalog.descriptors[r["dataset"]], r["source_file"]) for r in deliveries.iter_rows(named=True)]
+    assert {d.encoding for d in read} == {"xlsx", "cp949", "utf-8-sig", "utf-8"}
+    assert {d.header_row for d in read} == {1, 2, 3}  # no title line, a CSV title line, an XLSX title + blank line
+    placements = [d for d, r in zip(read, deliveries.iter_rows(named=True)) if r["dataset"] == "placements"]
+    assert sum(d.rows_read for d in placements) == ROWS
+    assert all(not d.unmapped_headers for d in read)
+    row, delivery = next((r, d) for r, d in zip(deliveries.iter_rows(named=True), read) if d.encoding == "cp949")
+    header = Path(row["path"]).read_bytes().decode("cp949").splitlines()[delivery.header_row - 1]
+    labels = {a for c in catalog.descriptors[row["dataset"]].columns for a in (c.label_ko, *c.aliases)}
+    assert sum(cell.strip('"') in labels for cell in header.split(",")) >= 5
+
+
+def test_about_one_percent_of_placements_fail_validation_with_many_rules(synthetic):
+    catalog = load_catalog(synthetic / "schemas")
+    deliveries = discover_deliveries(synthetic / "raw", catalog).filter(pl.col("dataset") == "placements")
+    results = [process_delivery(Path(r["path"]), "placements", r["source_file"], catalog, synthetic / "schemas",
+                                DEVELOPMENT_PSEUDONYM_KEY) for r in deliveries.iter_rows(named=True)]
+    quarantined = sum(r.quarantined.height for r in results)
+    rules = set(pl.concat([r.failures for r in results])["rule"])
+    assert 0.003 * ROWS < quarantined < 0.02 * ROWS
+    assert {"parse_date", "date_in_term", "brn_check_digit", "unknown_subproject", "no_personal_number", "parse_number"} <= rules
+
+
+def test_generation_never_touches_the_template(tmp_path):
+    before = tree_digest(REPO / "raw")
+    generate_project(tmp_path / "p", REPO, 500, districts=2, seed=1)
+    assert tree_digest(REPO / "raw") == before
+    assert (tmp_path / "p/schemas/catalog.yaml").exists() and (tmp_path / "p/raw/reported/targets.csv").exists()
+    assert json.loads((tmp_path / "p/synth.json").read_text(encoding="utf-8"))["placements"] == 500
+
+
+def test_an_added_delivery_is_one_new_file_and_leaves_the_others_alone(tmp_path):
+    root = tmp_path / "p"
+    generate_project(root, REPO, 1_000, districts=2, seed=3)
+    before = tree_digest(root / "raw")
+    path = add_delivery(root, 250, district=2)
+    after = tree_digest(root / "raw")
+    assert set(after) - set(before) == {str(path.relative_to(root / "raw"))}
+    assert all(after[k] == v for k, v in before.items())
+    catalog = load_catalog(root / "schemas")
+    assert read_delivery(path, catalog.descriptors["placements"], "x").rows_read == 250
