@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -10,6 +11,27 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+SCHEMAS = REPO / "schemas"
+TEST_KEY = "test-pseudonym-key"
+
+
+def load_curated_contracts() -> dict:
+    from pledgeflow.contracts import load_contracts
+
+    return load_contracts(SCHEMAS / "curated")
+
+
+@functools.cache
+def make_project(root: Path = REPO, key: str | None = None):
+    """The project model of a project folder (the repo's by default), with `key` as its pseudonymisation key."""
+    from pledgeflow.project import Project
+    from pledgeflow.settings import Settings
+
+    settings = Settings.from_root(root) if key is None else Settings.from_root(root, pseudonym_key=key)
+    return Project.load(settings)
+
+
+CURATED = load_curated_contracts()  # the curated contract's dtype tables, from schemas/curated/
 
 # Nothing in the tests may try to reach the internet.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -36,11 +58,17 @@ def catalog():
 
 
 @pytest.fixture(scope="session")
-def report(catalog):
+def repo_project():
+    """The repo's project model (development key)."""
+    return make_project()
+
+
+@pytest.fixture(scope="session")
+def report(repo_project):
     """The bundled pledge card's register, loaded."""
     from pledgeflow.card.register import load_report
 
-    return load_report(REPO / "raw" / "reported", catalog, REPO / "schemas")
+    return load_report(repo_project)
 
 
 @pytest.fixture
@@ -83,9 +111,7 @@ def failure(row: int | None, rule: str, column: str | None, state: str = "new", 
 def failures(*rows: dict):
     import polars as pl
 
-    from pledgeflow.contracts import VALIDATION_FAILURES_SCHEMA
-
-    return pl.DataFrame(list(rows), schema=VALIDATION_FAILURES_SCHEMA)
+    return pl.DataFrame(list(rows), schema=CURATED["validation_failures"])
 
 
 def placement(row: int, note: str | None = "-", event_id: str | None = "TC-2019-01") -> dict:
@@ -99,3 +125,15 @@ def delivered(*rows: dict) -> dict:
     import polars as pl
 
     return {"placements": pl.DataFrame(list(rows), schema_overrides={"source_row": pl.Int64})}
+
+
+def settle_project(root: Path, key: str | None = None):
+    """(project, settled records, card register) of a project folder: the stages up to settle, without Prefect."""
+    from pledgeflow import card, ingest, settle
+    from pledgeflow.run.bookkeeping import start_run
+
+    project = make_project(root, key)
+    deliveries = ingest.discover_deliveries(project.settings.raw_dir, project.catalog).to_dicts()
+    results = [ingest.ingest_cached(d, project)[0] for d in deliveries]
+    settled = settle.settle_records(results, project, start_run(project).local_date)
+    return project, settled, card.load_report(project)

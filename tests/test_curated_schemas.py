@@ -1,4 +1,4 @@
-"""The curated contract: pandera YAML in schemas/curated/ matches frames.CURATED_SCHEMAS.
+"""The curated contract: pandera YAML in schemas/curated/ matches frames.CURATED.
 
 The YAML files are generated from the pandera definitions below (pandera's API + `to_yaml`) so they
 round-trip through `from_yaml`. After changing a definition, regenerate the files with
@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pandera.polars as pa
 import polars as pl
+
+from tests.conftest import CURATED
 import pytest
 import yaml
 from pandera.errors import SchemaErrors
 
-from pledgeflow.contracts import CURATED_SCHEMAS
+
 
 CURATED_DIR = Path(__file__).resolve().parents[1] / "schemas" / "curated"
 
@@ -261,14 +263,14 @@ def load(table: str) -> pa.DataFrameSchema:
     return pa.DataFrameSchema.from_yaml(CURATED_DIR / f"{table}.schema.yaml")
 
 
-@pytest.fixture(params=sorted(CURATED_SCHEMAS))
+@pytest.fixture(params=sorted(CURATED))
 def table(request) -> str:
     return request.param
 
 
 def test_every_curated_table_has_exactly_one_schema_file():
     assert sorted(p.name for p in CURATED_DIR.glob("*.schema.yaml")) == sorted(
-        f"{t}.schema.yaml" for t in CURATED_SCHEMAS
+        f"{t}.schema.yaml" for t in CURATED
     )
 
 
@@ -283,8 +285,8 @@ def test_committed_yaml_matches_its_definition(table):
 
 def test_columns_and_dtypes_equal_the_frame_contract(table):
     schema = load(table)
-    assert list(schema.columns) == list(CURATED_SCHEMAS[table])
-    assert {name: c.dtype.type for name, c in schema.columns.items()} == CURATED_SCHEMAS[table]
+    assert list(schema.columns) == list(CURATED[table])
+    assert {name: c.dtype.type for name, c in schema.columns.items()} == CURATED[table]
     assert schema.strict is True
 
 
@@ -300,7 +302,7 @@ def test_composite_keys():
 
 
 def test_empty_frames_of_the_contract_validate(table):
-    load(table).validate(pl.DataFrame(schema=CURATED_SCHEMAS[table]))
+    load(table).validate(pl.DataFrame(schema=CURATED[table]))
 
 
 @pytest.mark.parametrize(
@@ -339,7 +341,7 @@ def _fill_contract(frame: pl.DataFrame, table: str) -> pl.DataFrame:
             pl.col(name) if name in frame.columns
             else pl.lit(placeholders.get(dtype), dtype=dtype)
         ).cast(dtype).alias(name)
-        for name, dtype in CURATED_SCHEMAS[table].items()
+        for name, dtype in CURATED[table].items()
     )
 
 

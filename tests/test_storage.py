@@ -11,9 +11,11 @@ import pytest
 
 from pledgeflow import storage
 from pledgeflow.catalog import load_catalog
-from pledgeflow.contracts import CURATED_SCHEMAS, conform
+from pledgeflow.contracts import conform
+from tests.conftest import CURATED, make_project
 from pledgeflow.run.history import track_failures
-from pledgeflow.publish.version import PublishError, current_version, publish_version, read_current
+from pledgeflow.errors import BlockedByAudit, PublishError
+from pledgeflow.publish.version import current_version, publish_version, read_current
 from pledgeflow.ingest.read import discover_deliveries, read_delivery
 from pledgeflow.settings import DEVELOPMENT_PSEUDONYM_KEY
 from pledgeflow.ingest.validate import validate_frame
@@ -42,8 +44,8 @@ def remote_raw(bucket):
 
 
 def curated_tables(failures: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    tables = {name: pl.DataFrame(schema=schema) for name, schema in CURATED_SCHEMAS.items()}
-    tables["validation_failures"] = conform(track_failures(failures, None, 1), CURATED_SCHEMAS["validation_failures"])
+    tables = {name: pl.DataFrame(schema=schema) for name, schema in CURATED.items()}
+    tables["validation_failures"] = conform(track_failures(CURATED["validation_failures"], failures, None, 1), CURATED["validation_failures"])
     return tables
 
 
@@ -79,7 +81,7 @@ def test_end_to_end_discover_read_validate_publish_read_back(remote_raw, bucket)
     failures = []
     for row in discover_deliveries(remote_raw, catalog).iter_rows(named=True):
         delivery = read_delivery(row["path"], catalog.descriptors[row["dataset"]], row["source_file"])
-        checked = validate_frame(delivery.frame, catalog.descriptors[row["dataset"]], catalog, SCHEMAS, DEVELOPMENT_PSEUDONYM_KEY)
+        checked = validate_frame(delivery.frame, catalog.descriptors[row["dataset"]], make_project(key=DEVELOPMENT_PSEUDONYM_KEY))
         failures.append(checked.failures.drop("_row"))
     tables = curated_tables(pl.concat(failures))
     curated = f"{bucket}/curated"
@@ -96,7 +98,7 @@ def test_end_to_end_discover_read_validate_publish_read_back(remote_raw, bucket)
 
 def test_a_new_version_switches_current_and_old_versions_are_pruned(bucket):
     curated = f"{bucket}/curated"
-    tables = curated_tables(pl.DataFrame(schema=CURATED_SCHEMAS["validation_failures"]).drop("first_seen_run", "state"))
+    tables = curated_tables(pl.DataFrame(schema=CURATED["validation_failures"]).drop("first_seen_run", "state"))
     for n in (1, 2, 3):
         publish_version(curated, SCHEMAS, f"v{n:06d}", tables, {"run_number": n}, keep_versions=2)
     assert current_version(curated) == "v000003"
@@ -107,7 +109,7 @@ def test_a_new_version_switches_current_and_old_versions_are_pruned(bucket):
 
 def test_a_crashed_upload_is_never_current_and_is_replaced_by_the_next_publish(bucket):
     curated = f"{bucket}/curated"
-    tables = curated_tables(pl.DataFrame(schema=CURATED_SCHEMAS["validation_failures"]).drop("first_seen_run", "state"))
+    tables = curated_tables(pl.DataFrame(schema=CURATED["validation_failures"]).drop("first_seen_run", "state"))
     publish_version(curated, SCHEMAS, "v000001", tables, {"run_number": 1})
     storage.write_bytes(f"{curated}/versions/v000002/indicators.parquet", b"half an upload")  # no manifest
     assert current_version(curated) == "v000001"
@@ -118,13 +120,13 @@ def test_a_crashed_upload_is_never_current_and_is_replaced_by_the_next_publish(b
 
 def test_a_failed_audit_leaves_current_alone_and_keeps_the_build(bucket):
     curated = f"{bucket}/curated"
-    tables = curated_tables(pl.DataFrame(schema=CURATED_SCHEMAS["validation_failures"]).drop("first_seen_run", "state"))
+    tables = curated_tables(pl.DataFrame(schema=CURATED["validation_failures"]).drop("first_seen_run", "state"))
     publish_version(curated, SCHEMAS, "v000001", tables, {"run_number": 1})
 
     def refuse(staging: Path) -> None:
-        raise ValueError("not today")
+        raise BlockedByAudit("not today")
 
-    with pytest.raises(PublishError, match="not today"):
+    with pytest.raises(BlockedByAudit, match="not today"):
         publish_version(curated, SCHEMAS, "v000002", tables, {"run_number": 2}, audit=refuse)
     assert current_version(curated) == "v000001"
     assert storage.exists(f"{curated}/.rejected/v000002/manifest.json")

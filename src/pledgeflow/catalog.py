@@ -155,6 +155,22 @@ class Catalog:
         return str(max(p["term_end_date"] for p in self.pledges))
 
 
+def period_of(date_column: str, catalog: Catalog) -> pl.Expr:
+    """The catalog period whose start..end holds the date (null outside every period).
+
+    A handful of periods: one comparison per period over the column, no sort, rows keep their order.
+    """
+    period = pl.lit(None, dtype=pl.String)
+    for name, start, end in catalog.periods_frame.select("period", "start_date", "end_date").iter_rows():
+        period = pl.when(pl.col(date_column).is_between(start, end)).then(pl.lit(name)).otherwise(period)
+    return period.alias("period")
+
+
+def assign_periods(frame, date_column: str, catalog: Catalog) -> Rows:
+    """Add `period` (see `period_of`)."""
+    return frame.with_columns(period_of(date_column, catalog))
+
+
 def load_descriptor(path: Path) -> Descriptor:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     columns = tuple(

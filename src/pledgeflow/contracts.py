@@ -1,14 +1,37 @@
-"""Column contracts of the frames that pass between stages.
+"""Column contracts: the frames that pass between stages, and the curated tables' dtypes.
 
-Each stage module builds or consumes these; keeping the lists in one place
-stops two modules from drifting apart on a column name or dtype.
+Internal frames (a failure row, a delivery's row position) are defined here once. The curated
+tables are not: their columns, dtypes and descriptions have one source, the pandera YAML in
+`schemas/curated/`, and `load_contracts` derives the dtype tables code needs from it.
 """
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
+
 import polars as pl
+import yaml
 
 ROW = "_row"  # position of a row in one delivery's frame: ties failures back to their cells
+ROW_DIGEST = "row_digest"  # keyed digest of a record's cells as delivered (32 hex)
+RECORD_ID_CHARS = 16  # a record_id is the first 16 hex of its row digest: what decisions and failures name
+INDICATOR_KEY = ["pledge_id", "subproject_id", "indicator_id"]  # one indicator of one sub-project
+INDICATOR_CELL = [*INDICATOR_KEY, "period"]  # one figure of the card's 공약달성 확인지표
+
+
+def record_id(digest: pl.Expr) -> pl.Expr:
+    """The record_id of a record from its row digest: stable across reruns and re-deliveries of the same content."""
+    return digest.str.slice(0, RECORD_ID_CHARS)
+
+
+def record_key(columns: tuple[str, ...] | list[str]) -> pl.Expr:
+    """What a steward sees as the record: the descriptor's record_key values joined by '|', masked (an id cell
+    can hold a phone number as well as any other)."""
+    from pledgeflow.privacy import mask_personal_numbers
+
+    parts = [pl.col(k).cast(pl.String).fill_null("?") for k in columns]
+    return mask_personal_numbers(pl.concat_str(parts, separator="|")).alias("record_key")
 
 # One row per (record, column, rule) that failed; file-level failures have a null source_row.
 FAILURE_SCHEMA = {
@@ -65,122 +88,32 @@ def pick_rows(rows: Rows, keys: pl.DataFrame, on: tuple[str, ...] = ("source_fil
     return picked.join(wanted.lazy(), on=list(on), how="semi").collect()
 
 
-# ---- curated tables (the contract dashboards read; pandera YAML in schemas/curated/) ----
+# ---- curated tables: derived from their one source, schemas/curated/<table>.schema.yaml ----
 
-INDICATORS_SCHEMA = {
-    "pledge_id": pl.String,
-    "subproject_id": pl.String,
-    "subproject_name_ko": pl.String,
-    "indicator_id": pl.String,
-    "indicator_name_ko": pl.String,
-    "unit": pl.String,
-    "period": pl.String,  # as the card prints it: "2018" … "2022.6."
-    "period_order": pl.Int32,
-    "period_start_date": pl.Date,
-    "period_end_date": pl.Date,
-    "target": pl.Int64,  # null where the card prints "-"
-    "actual": pl.Int64,  # counted from valid records
-    "reported_actual": pl.Int64,  # as the card reports it; null where it reports nothing
-    "cumulative_actual": pl.Int64,
-    "total_target": pl.Int64,
-    "achievement_rate_pct": pl.Float64,  # cumulative_actual / total_target * 100, 1 decimal
-    "excluded_records": pl.Int64,  # records of this cell held back by quarantine
-    "waived_records": pl.Int64,  # of `actual`, records counted because a steward waived their failures
-    "corrected_records": pl.Int64,  # of `actual`, records counted after a steward's correction
-    "decision_excluded_records": pl.Int64,  # records a steward's exclude decision keeps out of `actual`
-    "status": pl.String,  # met | below_target | no_target | not_started
-}
+CONTRACT_SUFFIX = ".schema.yaml"
 
-INDICATOR_HOLDBACKS_SCHEMA = {
-    "pledge_id": pl.String,
-    "subproject_id": pl.String,
-    "indicator_id": pl.String,
-    "period": pl.String,
-    "rule": pl.String,
-    "held_back_records": pl.Int64,
-}
 
-FAILURE_TREND_SCHEMA = {
-    "run_number": pl.Int64,
-    "dataset": pl.String,
-    "new": pl.Int64,
-    "persisting": pl.Int64,
-    "waived": pl.Int64,
-    "corrected": pl.Int64,
-    "excluded": pl.Int64,
-    "resolved": pl.Int64,
-}
+def parse_dtype(text: str) -> pl.DataType:
+    """A pandera YAML dtype ("Int64", "Datetime(time_unit='us', time_zone='UTC')") as a polars dtype."""
+    namespace = {name: getattr(pl, name) for name in dir(pl) if isinstance(getattr(pl, name), type)}
+    dtype = eval(str(text), {"__builtins__": {}}, namespace)  # noqa: S307 - a dtype expression from our own YAML
+    return dtype() if isinstance(dtype, type) else dtype
 
-BUDGET_SCHEMA = {
-    "pledge_id": pl.String,
-    "subproject_id": pl.String,  # "total" for the card's 계 rows
-    "subproject_name_ko": pl.String,
-    "funding_source": pl.String,  # total | district | city | national
-    "funding_source_ko": pl.String,  # 계 | 구비 | 시비 | 국비
-    "period": pl.String,  # "total" for the card's 계 column
-    "amount_million_krw": pl.Int64,  # null where the card prints "-"
-    "amount_text": pl.String,  # exactly as printed
-}
 
-RECONCILIATION_SCHEMA = {
-    "check_id": pl.String,  # stable id: kind/rule/subject/period
-    "kind": pl.String,  # records_vs_report | report_arithmetic | report_format | report_consistency
-    "rule": pl.String,
-    "subject": pl.String,
-    "period": pl.String,
-    "expected": pl.Float64,
-    "observed": pl.Float64,
-    "difference": pl.Float64,  # observed - expected
-    "observed_text": pl.String,  # the figure as printed, when it comes from the report
-    "source_ref": pl.String,  # e.g. "raw/reported/budget.csv:5"
-    "status": pl.String,  # match | mismatch | not_reported | malformed
-    "message_ko": pl.String,
-    "message_en": pl.String,
-}
+@cache
+def load_contract(path: Path) -> dict[str, pl.DataType]:
+    """Column -> polars dtype of one pandera YAML contract, in the contract's column order (no pandera import)."""
+    columns = yaml.safe_load(Path(path).read_text(encoding="utf-8"))["columns"]
+    return {name: parse_dtype(spec["dtype"]) for name, spec in columns.items()}
 
-VALIDATION_FAILURES_SCHEMA = {
-    **FAILURE_SCHEMA,
-    "fingerprint": pl.String,  # stable across reruns and re-deliveries of the same content
-    "first_seen_run": pl.Int64,
-    "state": pl.String,  # new | persisting | waived | corrected | excluded
-}
 
-RUNS_SCHEMA = {
-    "run_number": pl.Int64,
-    "run_id": pl.String,
-    "started_at": pl.Datetime("us", "UTC"),  # run metadata: the only wall-clock values
-    "finished_at": pl.Datetime("us", "UTC"),
-    "status": pl.String,  # completed | completed_with_warnings | blocked | failed
-    "message": pl.String,
-    "files_read": pl.Int64,
-    "files_reused": pl.Int64,
-    "rows_read": pl.Int64,
-    "rows_valid": pl.Int64,
-    "rows_quarantined": pl.Int64,
-    "mismatches": pl.Int64,
-    "failures_new": pl.Int64,
-    "failures_resolved": pl.Int64,
-    "duration_s": pl.Float64,
-    "step_seconds_json": pl.String,
-    "version": pl.String,
-}
+def load_contracts(folder: Path) -> dict[str, dict[str, pl.DataType]]:
+    """table -> column dtypes for every `<table>.schema.yaml` of `folder` (the curated contract)."""
+    paths = sorted(Path(folder).glob(f"*{CONTRACT_SUFFIX}"))
+    return {path.name.removesuffix(CONTRACT_SUFFIX): load_contract(path) for path in paths}
 
-# the steward decisions' lineage (pledgeflow.steward.lineage.decision_lineage)
-DECISIONS_SCHEMA = {
-    "decision_id": pl.String, "action": pl.String, "dataset": pl.String, "source_file": pl.String,
-    "source_row": pl.Int64, "record_id": pl.String, "column": pl.String, "new_value": pl.String,
-    "decided_by": pl.String, "decided_at": pl.Datetime("us", "UTC"), "reason": pl.String,
-    "expires_date": pl.Date, "outcome": pl.String, "message_ko": pl.String, "message_en": pl.String,
-    "ledger_file": pl.String, "ledger_row": pl.Int64,
-}
 
-CURATED_SCHEMAS = {
-    "indicators": INDICATORS_SCHEMA,
-    "indicator_holdbacks": INDICATOR_HOLDBACKS_SCHEMA,
-    "failure_trend": FAILURE_TREND_SCHEMA,
-    "decisions": DECISIONS_SCHEMA,
-    "budget": BUDGET_SCHEMA,
-    "reconciliation": RECONCILIATION_SCHEMA,
-    "validation_failures": VALIDATION_FAILURES_SCHEMA,
-    "runs": RUNS_SCHEMA,
-}
+def describe_contract(path: Path) -> dict[str, str]:
+    """Column -> description of one contract (for DuckDB comments and the data dictionary)."""
+    columns = yaml.safe_load(Path(path).read_text(encoding="utf-8"))["columns"]
+    return {name: str(spec.get("description") or "") for name, spec in columns.items()}

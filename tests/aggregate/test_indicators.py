@@ -6,11 +6,13 @@ import datetime as dt
 from pathlib import Path
 
 import polars as pl
+
 import pytest
 
-from pledgeflow.aggregate.indicators import assign_periods, build_indicators, count_records
-from pledgeflow.catalog import load_catalog
-from pledgeflow.contracts import INDICATORS_SCHEMA
+from pledgeflow.aggregate.indicators import build_indicators, count_records
+from pledgeflow.catalog import assign_periods, load_catalog
+from tests.conftest import CURATED
+
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 CATALOG = load_catalog(SCHEMAS)
@@ -89,6 +91,7 @@ def build(valid_rows: pl.DataFrame, held_rows: pl.DataFrame | None = None, targe
         target_frame if target_frame is not None else targets("midcareer", {"2018": 45, "2019": 70}, 135),
         result_frame if result_frame is not None else results("midcareer", {"2018": 48}),
         CATALOG,
+        CURATED["indicators"],
     )
 
 
@@ -101,7 +104,7 @@ VALID = placements(("midcareer", d(2018, 8, 1), 50), ("midcareer", d(2019, 5, 1)
 
 def test_indicators_follow_the_curated_contract_with_one_row_per_cell():
     table = build(VALID)
-    assert dict(table.schema) == INDICATORS_SCHEMA
+    assert dict(table.schema) == CURATED["indicators"]
     cells = CATALOG.indicators_frame.height * CATALOG.periods_frame.height
     assert table.height == cells
     assert table.select("subproject_id", "period").n_unique() == cells

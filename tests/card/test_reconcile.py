@@ -7,10 +7,10 @@ from datetime import date
 import polars as pl
 import pytest
 
-from pledgeflow.run import steps as pipeline
+from pledgeflow.aggregate import count_indicators
 
 from pledgeflow.card import self_checks as report_checks
-from pledgeflow.contracts import INDICATORS_SCHEMA, RECONCILIATION_SCHEMA, conform
+from pledgeflow.contracts import conform
 from pledgeflow.card.reconcile import (
     check_report_arithmetic,
     check_report_consistency,
@@ -18,30 +18,27 @@ from pledgeflow.card.reconcile import (
     reconcile_all,
     reconcile_records,
 )
-from pledgeflow.settings import Settings
-from tests.conftest import copy_project
+from tests.conftest import CURATED, copy_project, settle_project
 from tests.card.test_self_checks import row, small_report
 
 STATUSES = {"match", "mismatch", "not_reported", "malformed"}
 
 
 @pytest.fixture(scope="module")
-def bundled(tmp_path_factory, catalog):
+def bundled(tmp_path_factory):
     """The bundled sample deliveries settled as the nightly run settles them (valid frames per dataset), on a copy."""
-    settings = Settings.from_root(copy_project(tmp_path_factory.mktemp("project")))
-    results = [pipeline.ingest_file(d, catalog, settings)[0] for d in pipeline.find_deliveries(settings, catalog).to_dicts()]
-    settled = pipeline.settle_deliveries(results, catalog, settings, pipeline.start_run(settings))
-    return settled, pipeline.read_report(settings, catalog)
+    project, settled, report = settle_project(copy_project(tmp_path_factory.mktemp("project")))
+    return project, settled, report
 
 
 def indicators(catalog, actual: dict[tuple[str, str], int]) -> pl.DataFrame:
-    """An indicators frame (INDICATORS_SCHEMA) with the given record counts, 0 elsewhere."""
+    """An indicators frame (CURATED["indicators"]) with the given record counts, 0 elsewhere."""
     cells = pl.DataFrame({"subproject_id": ["corporate_linkage", "midcareer"]}).join(
         catalog.periods_frame.rename({"start_date": "period_start_date", "end_date": "period_end_date"}), how="cross")
     counts = pl.DataFrame([{"subproject_id": s, "period": p, "actual": n} for (s, p), n in actual.items()])
     frame = cells.join(counts, on=["subproject_id", "period"], how="left").with_columns(
         pl.col("actual").fill_null(0), pl.lit("ydp-2018-15").alias("pledge_id"), pl.lit("jobs_created").alias("indicator_id"))
-    return conform(frame, INDICATORS_SCHEMA)
+    return conform(frame, CURATED["indicators"])
 
 
 CARD_ACTUALS = {("corporate_linkage", "2018"): 10, ("corporate_linkage", "2019"): 59, ("corporate_linkage", "2020"): 43,
@@ -62,7 +59,7 @@ def cohorts(*rows: tuple[str, str, date, int]) -> pl.DataFrame:
 
 def test_period_actuals_cumulative_and_rate_from_records(report, catalog):
     actual = {**CARD_ACTUALS, ("midcareer", "2019"): 70, ("midcareer", "2021"): 5}
-    checks = reconcile_records(indicators(catalog, actual), NO_COHORTS, NO_FAIRS, report, catalog)
+    checks = reconcile_records(indicators(catalog, actual), NO_COHORTS, NO_FAIRS, report, catalog, CURATED["reconciliation"])
     prefix = "records_vs_report/period_actual/indicators"
     assert row(checks, f"{prefix}/corporate_linkage/jobs_created/2019")["status"] == "match"
     bad = row(checks, f"{prefix}/midcareer/jobs_created/2019")
@@ -81,7 +78,7 @@ def test_course_counts_from_cohorts(report, catalog):
     records = cohorts(("C1", "일반경비 신입과정 1기", date(2018, 9, 3), 60), ("C2", "일반경비 신입과정", date(2019, 3, 4), 120),
                       ("C3", "요양보호사 자격증 취득과정", date(2019, 5, 6), 50), ("C4", "바리스타 과정", date(2019, 5, 6), 12),
                       ("C5", "일반경비 신입과정", date(2021, 3, 2), 30))
-    checks = reconcile_records(indicators(catalog, CARD_ACTUALS), records, NO_FAIRS, report, catalog)
+    checks = reconcile_records(indicators(catalog, CARD_ACTUALS), records, NO_FAIRS, report, catalog, CURATED["reconciliation"])
     guard = "records_vs_report/course_completed/activity/일반경비 신입과정/trained"
     assert row(checks, f"{guard}/2018")["status"] == "match"
     y2019 = row(checks, f"{guard}/2019")
@@ -103,7 +100,7 @@ def test_job_fairs_matched_by_date(report, catalog):
         {"fair_id": "F9", "fair_name_ko": "청년 박람회", "subproject_id": "midcareer", "fair_date": date(2019, 6, 1),
          "firm_count": 5, "participant_count": 50},
     ]).cast(NO_FAIRS.schema)
-    checks = reconcile_records(indicators(catalog, CARD_ACTUALS), NO_COHORTS, fairs, report, catalog)
+    checks = reconcile_records(indicators(catalog, CARD_ACTUALS), NO_COHORTS, fairs, report, catalog, CURATED["reconciliation"])
     assert row(checks, "records_vs_report/fair_found/fair/2018-11-20/2018")["status"] == "match"
     assert row(checks, "records_vs_report/fair_firms/fair/2018-11-20/2018")["status"] == "match"
     people = row(checks, "records_vs_report/fair_participants/fair/2018-11-20/2018")
@@ -157,7 +154,7 @@ HIRES = placements(
 @pytest.fixture
 def hire_checks(tmp_path, catalog):
     hire_report = small_report(tmp_path, catalog, activities=HIRE_ACTIVITIES)
-    return reconcile_records(indicators(catalog, CARD_ACTUALS), HIRE_COHORTS, NO_FAIRS, hire_report, catalog, placements=HIRES)
+    return reconcile_records(indicators(catalog, CARD_ACTUALS), HIRE_COHORTS, NO_FAIRS, hire_report, catalog, CURATED["reconciliation"], placements=HIRES)
 
 
 def test_hire_figure_matches_placements_of_its_channel_subproject_and_cut_off(hire_checks):
@@ -191,7 +188,7 @@ def test_hire_figure_without_records_stays_not_reported(hire_checks):
 
 def test_without_placements_hire_figures_are_listed_as_unbacked(tmp_path, catalog):
     hire_report = small_report(tmp_path, catalog, activities=HIRE_ACTIVITIES)
-    checks = reconcile_records(indicators(catalog, CARD_ACTUALS), HIRE_COHORTS, NO_FAIRS, hire_report, catalog)
+    checks = reconcile_records(indicators(catalog, CARD_ACTUALS), HIRE_COHORTS, NO_FAIRS, hire_report, catalog, CURATED["reconciliation"])
     assert not checks["rule"].is_in(["hired_from_placements"]).any()
     unbacked = row(checks, "records_vs_report/figure_has_records/activity/간담회 후 채용/hired/total")
     assert (unbacked["status"], unbacked["observed"]) == ("not_reported", 3.0)
@@ -200,10 +197,10 @@ def test_without_placements_hire_figures_are_listed_as_unbacked(tmp_path, catalo
 # ---- the real register with the bundled deliveries ----
 
 def test_bundled_placements_back_the_cards_hire_figures(bundled, catalog):
-    settled, card = bundled
+    project, settled, card = bundled
     valid = settled.valid
-    checks = reconcile_all(pipeline.compute_indicators(settled, card, catalog), valid["training_cohorts"], valid["job_fairs"], card,
-                           catalog, placements=valid["placements"])
+    checks = reconcile_all(count_indicators(settled, card, project), valid["training_cohorts"], valid["job_fairs"], card,
+                           catalog, CURATED["reconciliation"], placements=valid["placements"])
     prefix = "records_vs_report/hired_from_placements/activity"
     for name, hires in (("기업체 만남 후 김안과 병원 유관기업체 등 일자리 채용", 18.0), ("영등포구-엠지신용정보(주) 협약 체결", 8.0),
                         ("자산운용업 운용사 협력운영 지원", 21.0)):
@@ -216,9 +213,9 @@ def test_bundled_placements_back_the_cards_hire_figures(bundled, catalog):
 
 
 def test_reconcile_all_is_deterministic_and_keeps_the_contract(report, catalog):
-    args = (indicators(catalog, CARD_ACTUALS), HIRE_COHORTS, NO_FAIRS, report, catalog)
+    args = (indicators(catalog, CARD_ACTUALS), HIRE_COHORTS, NO_FAIRS, report, catalog, CURATED["reconciliation"])
     first, second = reconcile_all(*args, placements=HIRES), reconcile_all(*args, placements=HIRES)
-    assert first.equals(second) and first.schema == pl.Schema(RECONCILIATION_SCHEMA)
+    assert first.equals(second) and first.schema == pl.Schema(CURATED["reconciliation"])
     assert first["check_id"].is_unique().all() and first["check_id"].to_list() == sorted(first["check_id"].to_list())
     assert set(first["status"]) <= STATUSES and first["message_ko"].null_count() == first["message_en"].null_count() == 0
     assert set(first["kind"]) == {"report_arithmetic", "report_format", "report_consistency", "records_vs_report"}

@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pandera.polars as pa
 import polars as pl
+
+from tests.conftest import CURATED, make_project
 import pytest
 
-from pledgeflow.contracts import BUDGET_SCHEMA
-from pledgeflow.card.register import ReportError, build_budget_table, load_report, report_results, report_targets
+
+from pledgeflow.card.figures import build_budget_table, report_results, report_targets
+from pledgeflow.card.register import ReportError, load_report
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS = REPO / "schemas"
@@ -66,7 +69,7 @@ def test_dates_with_curly_apostrophes_are_read_and_kept_as_printed(report):
 
 def test_unknown_subproject_spelling_leaves_the_id_null(tmp_path, catalog):
     folder = register(tmp_path, targets="세부사업,단위,기간,목표\n청년 일자리 창출,명,계,10\n청년 일자리 창출,명,2019년,10\n")
-    targets = load_report(folder, catalog, SCHEMAS).targets
+    targets = load_report(make_project(), folder).targets
     assert targets["subproject_id"].to_list() == [None, None]
     assert targets["indicator_id"].to_list() == [None, None]
 
@@ -74,7 +77,7 @@ def test_unknown_subproject_spelling_leaves_the_id_null(tmp_path, catalog):
 def test_blank_lines_do_not_shift_row_numbers_and_cp949_is_read(tmp_path, catalog):
     text = "세부사업,단위,기간,목표\r\n중장년 일자리 창출,명,계,\"1,100\"\r\n,,,\r\n중장년 일자리 창출,명,2019년,\"1,10\"\r\n"
     folder = register(tmp_path, encoding="cp949", targets=text)
-    targets = load_report(folder, catalog, SCHEMAS).targets
+    targets = load_report(make_project(), folder).targets
     assert targets["source_row"].to_list() == [2, 4]
     assert targets["target"].to_list() == [1100, 110]
     assert targets["malformed"].to_list() == [False, True]
@@ -83,20 +86,20 @@ def test_blank_lines_do_not_shift_row_numbers_and_cp949_is_read(tmp_path, catalo
 def test_missing_required_column_names_it(tmp_path, catalog):
     folder = register(tmp_path, targets="세부사업,단위,기간\n중장년 일자리 창출,명,계\n")
     with pytest.raises(ReportError, match="목표"):
-        load_report(folder, catalog, SCHEMAS)
+        load_report(make_project(), folder)
 
 
 def test_undecodable_file_is_a_report_error(tmp_path, catalog):
     folder = register(tmp_path)
     (folder / "budget.csv").write_bytes(b"\xff\xfe\x00\x81\x00")
     with pytest.raises(ReportError, match="CP949"):
-        load_report(folder, catalog, SCHEMAS)
+        load_report(make_project(), folder)
 
 
 def test_contract_violation_is_a_report_error(tmp_path, catalog):
     duplicate = "세부사업,단위,기간,목표\n중장년 일자리 창출,명,계,115\n중장년 일자리 창출,명,계,115\n"
     with pytest.raises(ReportError, match="unique"):
-        load_report(register(tmp_path, targets=duplicate), catalog, SCHEMAS)
+        load_report(make_project(), register(tmp_path, targets=duplicate))
 
 
 def test_report_targets_and_results_for_aggregation(report):
@@ -112,8 +115,8 @@ def test_report_targets_and_results_for_aggregation(report):
 
 
 def test_budget_table_matches_the_curated_contract(report, catalog):
-    budget = build_budget_table(report, catalog)
-    assert budget.schema == pl.Schema(BUDGET_SCHEMA)
+    budget = build_budget_table(report, catalog, CURATED["budget"])
+    assert budget.schema == pl.Schema(CURATED["budget"])
     assert budget.equals(budget.sort("pledge_id", "subproject_id", "funding_source", "period"))
     grand = budget.filter((pl.col("subproject_id") == "total") & (pl.col("funding_source") == "total") & (pl.col("period") == "total"))
     assert grand.select("amount_million_krw", "amount_text", "funding_source_ko").row(0) == (1572, "1,572", "계")
@@ -140,4 +143,4 @@ def test_an_unquoted_thousands_separator_is_refused_not_cut(tmp_path, catalog):
     assert "1,572" in lines[1] and '"1,572"' not in lines[1]
     budget.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
     with pytest.raises(ReportError, match="2"):
-        load_report(folder, catalog, SCHEMAS)
+        load_report(make_project(), folder)

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from pledgeflow.cli.review import review_app
 from pledgeflow.steward.ledger import load_decisions
-from pledgeflow.contracts import VALIDATION_FAILURES_SCHEMA, conform
+from pledgeflow.contracts import conform
 
-from tests.conftest import copy_project
+from tests.conftest import CURATED, copy_project, make_project
 
 FILE = "placements/2019_채용실적.csv"
 RID = "90996f0f152856da"
@@ -31,7 +31,7 @@ def published(tmp_path: Path) -> Path:
         "column": ["hire_date"], "rule": ["parse_date"], "value": ["2019. 2. 30."], "severity": ["error"],
         "message_ko": ["날짜"], "message_en": ["date"], "fingerprint": ["fp00000000000047"], "first_seen_run": [1],
         "state": ["new"],
-    }), VALIDATION_FAILURES_SCHEMA)
+    }), CURATED["validation_failures"])
     version = root / "curated" / "versions" / "v000001"
     version.mkdir(parents=True)
     failures.write_parquet(version / "validation_failures.parquet")
@@ -44,7 +44,7 @@ def review(root: Path, *args: str):
 
 
 def ledger(root: Path) -> pl.DataFrame:
-    return load_decisions(root / "raw" / "decisions", root / "schemas")
+    return load_decisions(root / "raw" / "decisions", make_project(root))
 
 
 def test_correct_by_file_and_row_appends_to_the_ledger(published):

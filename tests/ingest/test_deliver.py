@@ -9,6 +9,7 @@ import pytest
 from pledgeflow.catalog import load_catalog
 from pledgeflow.contracts import FAILURE_SCHEMA
 from pledgeflow.ingest.deliver import combine_results, process_delivery
+from tests.conftest import make_project
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 CATALOG = load_catalog(SCHEMAS)
@@ -27,7 +28,7 @@ def write_csv(folder: Path, name: str, lines: list[str], encoding: str = "utf-8"
 
 
 def ingest(path: Path, source_file: str = "training_cohorts/delivery.csv", dataset: str = "training_cohorts"):
-    return process_delivery(path, dataset, source_file, CATALOG, SCHEMAS, KEY)
+    return process_delivery(path, dataset, source_file, make_project(key=KEY))
 
 
 def assert_rows_add_up(result) -> None:
@@ -112,7 +113,7 @@ def test_combine_results_concatenates_per_dataset_in_file_order(tmp_path):
     empty_path = tmp_path / "e.csv"
     empty_path.write_bytes(b"")
     empty = ingest(empty_path, "training_cohorts/c.csv")
-    valid, held, failures = combine_results([second, empty, first], CATALOG, SCHEMAS, KEY)
+    valid, held, failures = combine_results([second, empty, first], make_project(key=KEY))
     assert set(valid) == set(CATALOG.descriptors) == set(held)
     assert valid["training_cohorts"].select("source_file", "source_row").rows() == [("training_cohorts/a.csv", 2), ("training_cohorts/b.csv", 2)]
     assert held["training_cohorts"].select("source_file", "source_row").rows() == [("training_cohorts/a.csv", 3)]

@@ -14,11 +14,11 @@ from pledgeflow.contracts import FAILURE_SCHEMA
 from pledgeflow.ingest.validate import (
     ROW,
     describe_failures,
-    load_rules,
     parse_columns,
     split_quarantine,
     validate_frame,
 )
+from tests.conftest import make_project
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 CATALOG = load_catalog(SCHEMAS)
@@ -87,7 +87,7 @@ def delivery(dataset: str, rows: list[dict], source_file: str = "delivery.csv", 
 
 
 def validate(dataset: str, rows: list[dict], **kwargs):
-    return validate_frame(delivery(dataset, rows, **kwargs), CATALOG.descriptors[dataset], CATALOG, SCHEMAS, KEY)
+    return validate_frame(delivery(dataset, rows, **kwargs), CATALOG.descriptors[dataset], make_project(key=KEY))
 
 
 def string_cells(frame: pl.DataFrame) -> list[str]:
@@ -256,7 +256,7 @@ def test_a_pseudonymised_column_echoes_the_pseudonym_not_the_raw_key():
     raw = delivery("placements", [placement(person_key="JS-RAW-KEY-77")]).with_row_index(ROW)
     typed, _ = parse_columns(raw, descriptor, CATALOG, KEY)
     cells = pl.DataFrame({ROW: [0], "column": ["person_id"], "rule": ["str_matches"]}, schema={ROW: pl.UInt32, "column": pl.String, "rule": pl.String})
-    failure = describe_failures(cells, raw, typed, descriptor, load_rules(SCHEMAS)).row(0, named=True)
+    failure = describe_failures(cells, raw, typed, descriptor, make_project().rules).row(0, named=True)
     assert failure["value"] == typed["person_id"].item()
     assert failure["value"].startswith("p_")
     assert "JS-RAW-KEY-77" not in " ".join(str(v) for v in failure.values())
@@ -335,7 +335,7 @@ def test_the_same_person_gets_the_same_pseudonym_and_the_key_matters():
     rows = [placement(person_key="JS-1"), placement(person_key=" JS-1 "), placement(person_key="JS-2")]
     ids = validate("placements", rows).valid["person_id"].to_list()
     assert ids[0] == ids[1] != ids[2]
-    other = validate_frame(delivery("placements", rows[:1]), CATALOG.descriptors["placements"], CATALOG, SCHEMAS, "another-key")
+    other = validate_frame(delivery("placements", rows[:1]), CATALOG.descriptors["placements"], make_project(key="another-key"))
     assert other.valid["person_id"].item() != ids[0]
 
 
@@ -359,7 +359,7 @@ def test_personal_numbers_typed_into_any_column_leave_validation_masked(catalog)
                         "employer_brn": ["010-1234-5678"], "employer_name_ko": ["가"], "hire_date": ["2019. 3. 2."],
                         "subproject_name_ko": ["홍길동 010-9876-5432"], "channel_name_ko": ["800101-1234567"],
                         "event_id": [None], "note_ko": ["+82-10-1111-2222"]})
-    checked = validate_frame(raw, catalog.descriptors["placements"], catalog, SCHEMAS, "k")
+    checked = validate_frame(raw, catalog.descriptors["placements"], make_project(key="k"))
     for frame in (checked.quarantined, checked.failures, checked.delivered):
         strings = frame.select(pl.col(pl.String))
         assert not any(strings.select(contains_personal_number(pl.col(c)).any() for c in strings.columns).row(0)), frame.columns

@@ -16,9 +16,10 @@ import pytest
 from pledgeflow.publish import audit
 
 from pledgeflow.publish import version as publish
-from pledgeflow.publish.audit import AuditFailed, audit_version
-from pledgeflow.contracts import CURATED_SCHEMAS, conform
-from tests.conftest import REPO, copy_project, has_external_reference
+from pledgeflow.publish.audit import BlockedByAudit, audit_version
+from pledgeflow.errors import BlockedByAudit
+from pledgeflow.contracts import conform
+from tests.conftest import CURATED, REPO, copy_project, has_external_reference, settle_project
 
 SUITES = REPO / "gx"
 
@@ -74,7 +75,7 @@ def make_tables() -> dict[str, pl.DataFrame]:
                          "started_at": [dt.datetime(2024, 1, 1, 2, tzinfo=dt.UTC)]})
     raw = {"indicators": indicators, "indicator_holdbacks": holdbacks, "budget": budget, "reconciliation": reconciliation,
            "validation_failures": failures, "failure_trend": trend, "decisions": decisions, "runs": runs}
-    return {name: conform(frame, CURATED_SCHEMAS[name]) for name, frame in raw.items()}
+    return {name: conform(frame, CURATED[name]) for name, frame in raw.items()}
 
 
 def write_version(folder: Path, tables: dict[str, pl.DataFrame]) -> Path:
@@ -109,7 +110,7 @@ def test_preloading_imports_great_expectations_once_in_the_background():
 
 def test_every_repo_suite_marks_each_expectation_critical_or_warning():
     suites = audit.load_suites(SUITES)
-    assert set(suites) == set(CURATED_SCHEMAS)
+    assert set(suites) == set(CURATED)
     assert {e["meta"]["severity"] for s in suites.values() for e in s["expectations"]} == {"critical", "warning"}
 
 
@@ -171,7 +172,7 @@ def test_valid_version_passes_and_writes_audit_json_and_offline_docs(tmp_path):
     assert result.critical_failures == [] and result.warnings == []
     report = json.loads((version / "audit.json").read_text(encoding="utf-8"))
     assert report["passed"] is True
-    assert {e["table"] for e in report["expectations"]} == set(CURATED_SCHEMAS)
+    assert {e["table"] for e in report["expectations"]} == set(CURATED)
     assert all({"expectation_type", "kwargs", "severity", "success", "observed"} <= set(e) for e in report["expectations"])
     docs = version / "data_docs"
     assert result.docs_index == docs / "index.html" and (docs / "index.html").exists()
@@ -219,7 +220,7 @@ def break_decisions_and_decided_counts(tables: dict) -> dict:
 ])
 def test_broken_critical_expectations_raise_audit_failed_naming_them(tmp_path, breaking, named):
     version = write_version(tmp_path / "v000002", breaking(make_tables()))
-    with pytest.raises(AuditFailed) as failed:
+    with pytest.raises(BlockedByAudit) as failed:
         audit_version(version, SUITES)
     assert all(expectation in str(failed.value) for expectation in named)
     report = json.loads((version / "audit.json").read_text(encoding="utf-8"))
@@ -242,7 +243,7 @@ def test_a_broken_warning_does_not_raise_and_is_listed(tmp_path):
 def test_unmasked_personal_data_fails_without_echoing_it(tmp_path, table, column, values):
     tables = with_column(make_tables(), table, column, values)
     version = write_version(tmp_path / "v000004", tables)
-    with pytest.raises(AuditFailed, match=rf"{table}: expect_column_values_to_not_match_regex\({column},"):
+    with pytest.raises(BlockedByAudit, match=rf"{table}: expect_column_values_to_not_match_regex\({column},"):
         audit_version(version, SUITES)
     outputs = [version / "audit.json", *sorted((version / "data_docs").rglob("*.html"))]
     assert not any("1234-5678" in p.read_text(encoding="utf-8") for p in outputs)
@@ -252,7 +253,7 @@ def test_failed_audit_blocks_publish_and_keeps_the_previous_version(tmp_path):
     curated = tmp_path / "curated"
     publish.publish_version(curated, REPO / "schemas", "v000001", make_tables(), {"run_number": 1})
     broken = break_cumulative(make_tables())
-    with pytest.raises(publish.PublishError, match="derived_cumulative_minus_running_sum"):
+    with pytest.raises(BlockedByAudit, match="derived_cumulative_minus_running_sum"):
         publish.publish_version(curated, REPO / "schemas", "v000002", broken, {"run_number": 2},
                                 audit=lambda staging: audit_version(staging, SUITES))
     assert publish.current_version(curated) == "v000001"
@@ -276,21 +277,21 @@ def write_ledger(settings, failures: pl.DataFrame) -> None:
 @pytest.mark.slow
 def test_tables_of_a_real_pipeline_run_pass(tmp_path):
     """The bundled deliveries through the current pipeline nodes, with two steward decisions, audit clean."""
-    from pledgeflow.run import steps as pipeline
-    from pledgeflow.settings import Settings
+    from pledgeflow.aggregate import count_indicators
+    from pledgeflow.card import reconcile_settled
+    from pledgeflow.run.bookkeeping import start_run
+    from pledgeflow.run.tables import compile_tables
+    from pledgeflow.settle import settle_records
 
-    settings = Settings.from_root(copy_project(tmp_path / "p"))  # compile_tables writes under its state_dir
-    catalog = pipeline.load_settings_catalog(settings)
-    deliveries = pipeline.find_deliveries(settings, catalog).iter_rows(named=True)
-    results = [pipeline.ingest_file(delivery, catalog, settings)[0] for delivery in deliveries]
-    run = pipeline.start_run(settings)
-    write_ledger(settings, pipeline.settle_deliveries(results, catalog, settings, run).failures)
-    settled = pipeline.settle_deliveries(results, catalog, settings, run)
-    report = pipeline.read_report(settings, catalog)
-    indicators = pipeline.compute_indicators(settled, report, catalog)
-    reconciliation = pipeline.compute_reconciliation(indicators, settled, report, catalog)
-    tables = pipeline.compile_tables(run, settings, settled, indicators, reconciliation, report, catalog, {}, 0)
-    assert set(tables) == set(CURATED_SCHEMAS)
+    root = copy_project(tmp_path / "p")  # compile_tables writes under its state_dir
+    project, first, report = settle_project(root)
+    write_ledger(project.settings, first.failures)
+    run = start_run(project)
+    _, settled, report = settle_project(root)
+    indicators = count_indicators(settled, report, project)
+    reconciliation = reconcile_settled(indicators, settled, report, project)
+    tables = compile_tables(run, project, settled, indicators, reconciliation, report, {}, 0)
+    assert set(tables) == set(CURATED)
     assert tables["decisions"]["outcome"].to_list() == ["applied", "invalid"]
     assert tables["indicators"]["waived_records"].sum() == 1 and tables["indicator_holdbacks"].height > 0
     version = write_version(tmp_path / "v000001", tables)
@@ -300,5 +301,5 @@ def test_tables_of_a_real_pipeline_run_pass(tmp_path):
     assert result.critical_failures == []
     # the waived record is counted now, so its cell disagrees with the card: reconciliation's finding, a warning only
     assert [o.kwargs["column"] for o in result.warnings] == ["derived_reported_minus_actual"]
-    assert {o.table for o in result.outcomes} == set(CURATED_SCHEMAS)
+    assert {o.table for o in result.outcomes} == set(CURATED)
     assert len(result.outcomes) == len(json.loads((version / "audit.json").read_text(encoding="utf-8"))["expectations"])

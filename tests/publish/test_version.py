@@ -12,8 +12,10 @@ import polars as pl
 import pytest
 
 from pledgeflow.publish import version as publish
-from pledgeflow.contracts import CURATED_SCHEMAS, RUNS_SCHEMA, conform
-from pledgeflow.publish.version import PublishError, current_version, publish_version, read_current
+from pledgeflow.contracts import conform
+from tests.conftest import CURATED
+from pledgeflow.errors import BlockedByAudit, PublishError
+from pledgeflow.publish.version import current_version, publish_version, read_current
 
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 MANIFEST = {"run_number": 1, "status": "ok"}
@@ -21,7 +23,7 @@ MANIFEST = {"run_number": 1, "status": "ok"}
 
 def make_tables(run_number: int = 1) -> dict[str, pl.DataFrame]:
     """Small valid curated tables; `run_number` changes the content of `runs`."""
-    tables = {name: pl.DataFrame(schema=schema) for name, schema in CURATED_SCHEMAS.items()}
+    tables = {name: pl.DataFrame(schema=schema) for name, schema in CURATED.items()}
     tables["indicators"] = conform(
         pl.DataFrame(
             {
@@ -44,7 +46,7 @@ def make_tables(run_number: int = 1) -> dict[str, pl.DataFrame]:
                 "status": ["below_target", "no_target"],
             }
         ),
-        CURATED_SCHEMAS["indicators"],
+        CURATED["indicators"],
     )
     tables["runs"] = conform(
         pl.DataFrame(
@@ -57,7 +59,7 @@ def make_tables(run_number: int = 1) -> dict[str, pl.DataFrame]:
                 **{c: 0 for c in ("mismatches", "failures_new", "failures_resolved")},
             }
         ),
-        RUNS_SCHEMA,
+        CURATED["runs"],
     )
     return tables
 
@@ -86,7 +88,7 @@ def test_manifest_lists_sha256_of_every_output_file(tmp_path):
     manifest = json.loads((result.path / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["files"] == result.files
     assert manifest["version"] == "v1" and manifest["run_number"] == 1
-    expected = {f"{t}.parquet" for t in CURATED_SCHEMAS} | {"pledgeflow.duckdb"}
+    expected = {f"{t}.parquet" for t in CURATED} | {"pledgeflow.duckdb"}
     assert set(result.files) == expected
     assert result.files["runs.parquet"] == publish.sha256_file(result.path / "runs.parquet")
 
@@ -98,9 +100,9 @@ def test_failed_contract_audit_leaves_current_untouched(tmp_path):
     bad["reconciliation"] = conform(
         pl.DataFrame({"check_id": ["c1"], "kind": ["records_vs_card"], "rule": ["r"], "subject": ["s"],
                       "status": ["match"], "message_ko": ["설명"], "message_en": ["text"]}),
-        CURATED_SCHEMAS["reconciliation"],
+        CURATED["reconciliation"],
     )
-    with pytest.raises(PublishError, match=r"reconciliation\.kind: isin"):
+    with pytest.raises(BlockedByAudit, match=r"reconciliation\.kind: isin"):
         publish_tables(tmp_path, "v2", bad)
     assert current_version(tmp_path) == "v1"
     assert snapshot(tmp_path / "versions" / "v1") == before
@@ -115,14 +117,26 @@ def test_failing_audit_callback_rejects_the_version(tmp_path):
 
     def audit(staging: Path) -> None:
         seen.append(sorted(p.name for p in staging.iterdir()))
-        raise ValueError("indicators: expect_column_values_to_not_be_null failed")
+        raise BlockedByAudit("indicators: expect_column_values_to_not_be_null failed")
 
-    with pytest.raises(PublishError, match="expect_column_values_to_not_be_null"):
+    with pytest.raises(BlockedByAudit, match="expect_column_values_to_not_be_null"):
         publish_tables(tmp_path, "v2", make_tables(2), audit=audit)
     assert "manifest.json" in seen[0]
     assert current_version(tmp_path) == "v1"
     assert snapshot(tmp_path / "versions" / "v1") == before
     assert (tmp_path / ".rejected" / "v2").is_dir()
+
+
+def test_a_broken_audit_is_a_failure_not_a_verdict_and_is_not_relabelled(tmp_path):
+    publish_tables(tmp_path, "v1")
+
+    def audit(staging: Path) -> None:
+        raise ImportError("No module named 'great_expectations'")
+
+    with pytest.raises(ImportError, match="great_expectations"):  # not BlockedByAudit: exit 1, not 4
+        publish_tables(tmp_path, "v2", make_tables(2), audit=audit)
+    assert current_version(tmp_path) == "v1"
+    assert not (tmp_path / ".rejected" / "v2").exists() and not (tmp_path / "versions" / "v2").exists()
 
 
 def test_companion_files_are_written_alongside_the_audit_and_publish_with_the_version(tmp_path):
@@ -155,7 +169,7 @@ def test_a_failing_companion_fails_the_publish_and_nothing_goes_live(tmp_path):
 def test_missing_table_is_rejected(tmp_path):
     tables = make_tables()
     del tables["budget"]
-    with pytest.raises(PublishError, match="missing \\['budget'\\]"):
+    with pytest.raises(BlockedByAudit, match="missing \\['budget'\\]"):
         publish_tables(tmp_path, "v1", tables)
     assert current_version(tmp_path) is None
 
@@ -167,9 +181,9 @@ def test_unmasked_personal_data_is_rejected(tmp_path):
                       "rule": ["format"], "value": ["900101-1234567"], "severity": ["error"],
                       "message_ko": ["설명"], "message_en": ["text"], "fingerprint": ["ab12"],
                       "first_seen_run": [1], "state": ["new"]}),
-        CURATED_SCHEMAS["validation_failures"],
+        CURATED["validation_failures"],
     )
-    with pytest.raises(PublishError, match="validation_failures.value: unmasked personal data") as caught:
+    with pytest.raises(BlockedByAudit, match="validation_failures.value: unmasked personal data") as caught:
         publish_tables(tmp_path, "v1", tables)
     assert "1234567" not in str(caught.value)
 
@@ -204,7 +218,7 @@ def test_duckdb_file_holds_the_same_tables(tmp_path):
     with duckdb.connect(str(result.path / "pledgeflow.duckdb"), read_only=True) as con:
         names = sorted(row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall())
         counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in names}
-    assert names == sorted(CURATED_SCHEMAS)
+    assert names == sorted(CURATED)
     assert counts == {t: pl.read_parquet(result.path / f"{t}.parquet").height for t in names}
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from pledgeflow.contracts import RECONCILIATION_SCHEMA, conform
+from pledgeflow.contracts import conform
+from tests.conftest import CURATED
 from pledgeflow.run.artifacts import failures_by_rule, reconciliation_markdown, summary_markdown
 
 
@@ -13,7 +14,7 @@ def test_reconciliation_lists_disagreements_first_and_counts_the_matches():
         "check_id": ["a", "b", "c", "d"], "kind": ["report_arithmetic"] * 4, "subject": ["x|y", "s", "t", "u"],
         "status": ["match", "not_reported", "mismatch", "malformed"], "observed_text": [None, None, "185", "1,9235"],
         "message_ko": ["일치", "없음", "불일치", "형식"], "message_en": ["ok", "none", "off", "format"],
-    }), RECONCILIATION_SCHEMA)
+    }), CURATED["reconciliation"])
     text = reconciliation_markdown(rows)
     lines = [line for line in text.splitlines() if line.startswith("| ") and "status" not in line]
     assert [line.split(" | ")[0] for line in lines] == ["| mismatch", "| malformed", "| not_reported"]

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from pledgeflow.ingest import deliver as ingest
-from tests.run.test_operations import hold_lock_in_another_process
+from tests.run.test_lock import hold_lock_in_another_process
 
 pytestmark = pytest.mark.slow
 DATA_TABLES = ("indicators", "budget", "reconciliation", "validation_failures")

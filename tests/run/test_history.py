@@ -6,7 +6,8 @@ import datetime as dt
 
 import polars as pl
 
-from pledgeflow.contracts import FAILURE_SCHEMA, RUNS_SCHEMA, VALIDATION_FAILURES_SCHEMA
+from pledgeflow.contracts import FAILURE_SCHEMA
+from tests.conftest import CURATED
 from pledgeflow.run.history import RUNS_FILE, count_resolved, next_run_number, read_runs, record_run, track_failures
 
 UTC = dt.timezone.utc
@@ -33,28 +34,28 @@ def states(table: pl.DataFrame) -> dict[str, tuple[str, int]]:
 
 
 def test_first_run_everything_is_new():
-    table = track_failures(failures(("a.csv", 2, "f1"), ("a.csv", 3, "f2")), None, 1)
-    assert dict(table.schema) == VALIDATION_FAILURES_SCHEMA
+    table = track_failures(CURATED["validation_failures"], failures(("a.csv", 2, "f1"), ("a.csv", 3, "f2")), None, 1)
+    assert dict(table.schema) == CURATED["validation_failures"]
     assert states(table) == {"f1": ("new", 1), "f2": ("new", 1)}
 
 
 def test_new_and_persisting_keep_the_first_seen_run():
     before = previous(("f1", 2), ("f2", 4), ("gone", 1))
-    table = track_failures(failures(("b.csv", 9, "f1"), ("b.csv", 3, "f2"), ("b.csv", 4, "f3")), before, 5)
+    table = track_failures(CURATED["validation_failures"], failures(("b.csv", 9, "f1"), ("b.csv", 3, "f2"), ("b.csv", 4, "f3")), before, 5)
     assert states(table) == {"f1": ("persisting", 2), "f2": ("persisting", 4), "f3": ("new", 5)}
 
 
 def test_an_empty_previous_table_counts_as_no_history():
-    assert states(track_failures(failures(("a.csv", 2, "f1")), previous(), 3)) == {"f1": ("new", 3)}
+    assert states(track_failures(CURATED["validation_failures"], failures(("a.csv", 2, "f1")), previous(), 3)) == {"f1": ("new", 3)}
 
 
 def test_the_same_fingerprint_twice_in_history_keeps_its_earliest_run():
-    table = track_failures(failures(("a.csv", 2, "f1")), previous(("f1", 3), ("f1", 2)), 4)
+    table = track_failures(CURATED["validation_failures"], failures(("a.csv", 2, "f1")), previous(("f1", 3), ("f1", 2)), 4)
     assert table.height == 1 and states(table) == {"f1": ("persisting", 2)}
 
 
 def test_tracked_failures_are_sorted_by_file_and_row():
-    table = track_failures(failures(("b.csv", 2, "x"), ("a.csv", 10, "y"), ("a.csv", 3, "z")), None, 1)
+    table = track_failures(CURATED["validation_failures"], failures(("b.csv", 2, "x"), ("a.csv", 10, "y"), ("a.csv", 3, "z")), None, 1)
     assert table.select("source_file", "source_row").rows() == [("a.csv", 3), ("a.csv", 10), ("b.csv", 2)]
 
 
@@ -77,22 +78,22 @@ def run(number: int, **fields) -> dict:
 def test_run_numbers_start_at_one_and_increment(tmp_path):
     state = tmp_path / "state"
     assert next_run_number(state) == 1
-    assert read_runs(state).is_empty() and dict(read_runs(state).schema) == RUNS_SCHEMA
-    record_run(state, run(1))
+    assert read_runs(state, CURATED["runs"]).is_empty() and dict(read_runs(state, CURATED["runs"]).schema) == CURATED["runs"]
+    record_run(state, run(1), CURATED["runs"])
     assert next_run_number(state) == 2
-    record_run(state, run(2))
+    record_run(state, run(2), CURATED["runs"])
     assert next_run_number(state) == 3
 
 
 def test_record_run_replaces_a_runs_row(tmp_path):
     state = tmp_path / "state"
-    record_run(state, run(1))
-    record_run(state, run(2, status="running"))
-    history = record_run(state, run(2, status="failed", rows_valid=0))
+    record_run(state, run(1), CURATED["runs"])
+    record_run(state, run(2, status="running"), CURATED["runs"])
+    history = record_run(state, run(2, status="failed", rows_valid=0), CURATED["runs"])
     assert history["run_number"].to_list() == [1, 2]
     assert history.filter(pl.col("run_number") == 2).select("status", "rows_valid").row(0) == ("failed", 0)
-    assert read_runs(state).equals(history)
-    assert dict(history.schema) == RUNS_SCHEMA
+    assert read_runs(state, CURATED["runs"]).equals(history)
+    assert dict(history.schema) == CURATED["runs"]
     assert next_run_number(state) == 3
     assert [p.name for p in state.iterdir()] == [RUNS_FILE]  # no temporary file left behind
 
@@ -100,6 +101,6 @@ def test_record_run_replaces_a_runs_row(tmp_path):
 def test_the_history_is_sorted_by_run_number(tmp_path):
     state = tmp_path / "state"
     for number in (3, 1, 2):
-        record_run(state, run(number))
-    assert read_runs(state)["run_number"].to_list() == [1, 2, 3]
+        record_run(state, run(number), CURATED["runs"])
+    assert read_runs(state, CURATED["runs"])["run_number"].to_list() == [1, 2, 3]
     assert next_run_number(state) == 4

@@ -11,11 +11,12 @@ import yaml
 from pledgeflow.catalog import load_catalog
 from pledgeflow.settle.cross_checks import apply_cross_checks, check_event_references, check_mid_career_age, flag_duplicates
 from pledgeflow.contracts import FAILURE_SCHEMA
-from pledgeflow.ingest.validate import ROW, load_rules, validate_frame
+from pledgeflow.ingest.validate import ROW, validate_frame
+from tests.conftest import make_project
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 CATALOG = load_catalog(SCHEMAS)
-RULES = load_rules(SCHEMAS)
+RULES = make_project().rules
 KEY = "test-pseudonym-key"
 
 
@@ -42,7 +43,7 @@ def valid_rows(dataset: str, rows: list[dict], source_file: str, catalog=CATALOG
     raw = pl.DataFrame(rows, schema={n: pl.String for n in names}).with_columns(
         pl.lit(source_file).alias("source_file"), pl.int_range(2, 2 + pl.len(), dtype=pl.Int64).alias("source_row")
     )
-    result = validate_frame(raw, catalog.descriptors[dataset], catalog, SCHEMAS, KEY)
+    result = validate_frame(raw, catalog.descriptors[dataset], make_project(key=KEY))
     return result.valid.drop(ROW)
 
 

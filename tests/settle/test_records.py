@@ -10,9 +10,13 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from pledgeflow.run import steps as pipeline
+from pledgeflow.aggregate import count_indicators
+from pledgeflow.card import load_report, reconcile_settled
+from pledgeflow.ingest import cache, discover_deliveries, ingest_cached, load_unchanged
+from pledgeflow.run.bookkeeping import start_run
+from pledgeflow.settle import settle_records
 from pledgeflow.settings import Settings
-from tests.conftest import copy_project
+from tests.conftest import copy_project, make_project
 
 KEY = ["source_file", "source_row"]
 
@@ -44,21 +48,21 @@ def write_ledger(settings: Settings, failures: pl.DataFrame, valid: pl.DataFrame
 @pytest.fixture(scope="module")
 def settlements(tmp_path_factory):
     """{in_memory, cached, reloaded: Settled} of the bundled deliveries, plus the catalog and settings."""
-    settings = Settings.from_root(copy_project(tmp_path_factory.mktemp("settle")))
-    catalog = pipeline.load_settings_catalog(settings)
-    deliveries = pipeline.find_deliveries(settings, catalog).to_dicts()
-    run = pipeline.start_run(settings)
-    in_memory = [pipeline.ingest_file(d, catalog, settings)[0] for d in deliveries]
-    plain = pipeline.settle_deliveries(in_memory, catalog, settings, run)
+    project = make_project(copy_project(tmp_path_factory.mktemp("settle")))
+    settings, catalog = project.settings, project.catalog
+    deliveries = discover_deliveries(settings.raw_dir, catalog).to_dicts()
+    as_of = start_run(project).local_date
+    in_memory = [ingest_cached(d, project)[0] for d in deliveries]
+    plain = settle_records(in_memory, project, as_of)
     write_ledger(settings, plain.failures, plain.valid["placements"])
-    context = pipeline.cache_context(settings)
-    cached = [pipeline.ingest_file(d, catalog, settings, context)[0] for d in deliveries]
-    reloaded = [result for result, _ in pipeline.load_unchanged(pipeline.find_deliveries(settings, catalog), settings,
-                                                                 context).values()]
+    context = cache.project_context(project)
+    cached = [ingest_cached(d, project, context)[0] for d in deliveries]
+    reloaded = [result for result, _ in load_unchanged(discover_deliveries(settings.raw_dir, catalog), project,
+                                                       context).values()]
     assert len(reloaded) == len(deliveries)
-    settled = {name: pipeline.settle_deliveries(results, catalog, settings, run)
+    settled = {name: settle_records(results, project, as_of)
                for name, results in (("in_memory", in_memory), ("cached", cached), ("reloaded", reloaded))}
-    return settled, catalog, settings
+    return settled, catalog, project
 
 
 @pytest.fixture(params=["cached", "reloaded"])
@@ -115,11 +119,11 @@ def test_decisions_move_the_rows_they_name(settled_both):
 
 
 def test_indicators_and_reconciliation_agree_on_both_paths(settled_both):
-    eager, lazy, catalog, settings = settled_both
-    report = pipeline.read_report(settings, catalog)
-    indicators = pipeline.compute_indicators(eager, report, catalog)
-    assert pipeline.compute_indicators(lazy, report, catalog).equals(indicators)
+    eager, lazy, catalog, project = settled_both
+    report = load_report(project)
+    indicators = count_indicators(eager, report, project)
+    assert count_indicators(lazy, report, project).equals(indicators)
     # the date_in_term record excluded lies outside every period: only the valid one is counted as excluded
     assert indicators.select(pl.col("waived_records", "corrected_records", "decision_excluded_records").sum()).row(0) == (2, 2, 1)
-    assert pipeline.compute_reconciliation(indicators, lazy, report, catalog).equals(
-        pipeline.compute_reconciliation(indicators, eager, report, catalog))
+    assert reconcile_settled(indicators, lazy, report, project).equals(
+        reconcile_settled(indicators, eager, report, project))

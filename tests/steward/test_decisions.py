@@ -10,14 +10,15 @@ import pytest
 
 from pledgeflow.steward import decisions as D
 from pledgeflow.catalog import load_catalog
-from pledgeflow.contracts import DECISIONS_SCHEMA
+
 from pledgeflow.steward.ledger import load_decisions
 from pledgeflow.steward.lineage import decision_lineage
 from pledgeflow.ingest.validate import ROW, validate_frame
+from tests.conftest import CURATED, make_project
 
-from .test_ledger import FILE, SCHEMAS, ledger, line
+from tests.steward.test_ledger import FILE, ledger, line
 
-CATALOG = load_catalog(SCHEMAS)
+CATALOG = load_catalog(make_project().schemas_dir)
 KEY = "test-pseudonym-key"
 
 
@@ -32,7 +33,7 @@ def settled(*rows: dict) -> tuple[dict, dict, dict, pl.DataFrame]:
     """(delivered, valid, quarantined, failures) of one placements file with `rows` at rows 2, 3, …"""
     raw = pl.DataFrame([r | {"source_file": FILE, "source_row": i + 2} for i, r in enumerate(rows)],
                        schema={**{k: pl.String for k in placement()}, "source_file": pl.String, "source_row": pl.Int64})
-    out = validate_frame(raw, CATALOG.descriptors["placements"], CATALOG, SCHEMAS, KEY)
+    out = validate_frame(raw, CATALOG.descriptors["placements"], make_project(key=KEY))
     drop = [f.drop(ROW) for f in (out.delivered, out.valid, out.quarantined, out.failures)]
     return {"placements": drop[0]}, {"placements": drop[1]}, {"placements": drop[2]}, drop[3]
 
@@ -55,7 +56,7 @@ def test_matching_by_record_id_changed_no_match_expired_and_superseded(tmp_path)
                     line(4, "exclude", "0" * 16, 3),                          # row 3 holds another record
                     line(5, "exclude", "1" * 16, 99),                         # nothing there
                     line(6, "exclude", good, 3))
-    matched = D.match_decisions(load_decisions(folder, SCHEMAS), delivered, valid, date(2021, 6, 1)).sort("decision_id")
+    matched = D.match_decisions(load_decisions(folder, make_project()), delivered, valid, date(2021, 6, 1)).sort("decision_id")
     assert matched["outcome"].to_list() == ["superseded", "matched", "expired", "stale_changed", "stale_no_match", "matched"]
     assert matched["superseded_by"][0] == "D-000002"
     assert matched.select("matched_set", "matched_source_row").rows()[1] == ("quarantined", 2)
@@ -68,7 +69,7 @@ def test_waive_before_expiry_matches_and_different_columns_do_not_supersede(tmp_
     bad = record_id(delivered, 2)
     folder = ledger(tmp_path, line(1, "correct", bad, 2, "hire_date", "2019. 3. 2."),
                     line(2, "correct", bad, 2, "사업자등록번호", "124-81-00998"), line(3, "waive", bad, expires="2021-06-01"))
-    matched = D.match_decisions(load_decisions(folder, SCHEMAS), delivered, valid, date(2021, 6, 1))
+    matched = D.match_decisions(load_decisions(folder, make_project()), delivered, valid, date(2021, 6, 1))
     assert matched["outcome"].to_list() == ["matched"] * 3
 
 
@@ -76,11 +77,11 @@ def test_waive_before_expiry_matches_and_different_columns_do_not_supersede(tmp_
 
 
 def apply_all(folder: Path, delivered: dict, valid: dict, quarantined: dict, failures: pl.DataFrame):
-    matched = D.match_decisions(load_decisions(folder, SCHEMAS), delivered, valid, date(2021, 6, 1))
-    revalidated, corrected = D.apply_corrections(delivered, matched, CATALOG, SCHEMAS, KEY, valid=valid)
+    matched = D.match_decisions(load_decisions(folder, make_project()), delivered, valid, date(2021, 6, 1))
+    revalidated, corrected = D.apply_corrections(delivered, matched, make_project(key=KEY), valid=valid)
     merged = D.merge_corrections(valid, quarantined, failures, delivered, revalidated)
     result = D.apply_waivers_and_exclusions(merged.valid, merged.quarantined, matched)
-    return matched, merged, result, decision_lineage(matched, corrected, result[3])
+    return matched, merged, result, decision_lineage(CURATED["decisions"], matched, corrected, result[3])
 
 
 def test_correction_that_fixes_the_record_is_applied_and_valid(tmp_path):
@@ -125,7 +126,7 @@ def test_lineage_masks_values_and_explains_every_outcome(tmp_path):
     folder = ledger(tmp_path, line(1, "correct", record_id(valid, 2), 2, "비고", "연락 010-1234-5678"),
                     line(2, "exclude", "1" * 16, 9), line(1, "exclude", "2" * 16))
     _, _, _, lineage = apply_all(folder, delivered, valid, quarantined, failures)
-    assert lineage.schema == pl.Schema(DECISIONS_SCHEMA)
+    assert lineage.schema == pl.Schema(CURATED["decisions"])
     assert lineage["outcome"].to_list() == ["still_failing", "invalid", "stale_no_match"]  # by decision_id, ledger row
     assert "010-1234-5678" not in " ".join(lineage.select(pl.concat_str(pl.all().cast(pl.String), ignore_nulls=True)).to_series())
     assert lineage.filter(pl.col("outcome") == "invalid")["message_ko"][0].startswith("결정 대장 decisions/decisions.csv 4행")
@@ -135,6 +136,6 @@ def test_lineage_masks_values_and_explains_every_outcome(tmp_path):
 def test_lineage_refuses_matched_decisions_that_were_never_applied(tmp_path):
     delivered, valid, _, _ = settled(placement())
     folder = ledger(tmp_path, line(1, "exclude", record_id(valid, 2), 2))
-    matched = D.match_decisions(load_decisions(folder, SCHEMAS), delivered, valid, date(2021, 6, 1))
+    matched = D.match_decisions(load_decisions(folder, make_project()), delivered, valid, date(2021, 6, 1))
     with pytest.raises(ValueError, match="D-000001"):
-        decision_lineage(matched)
+        decision_lineage(CURATED["decisions"], matched)

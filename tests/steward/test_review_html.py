@@ -9,7 +9,7 @@ import polars as pl
 
 from pledgeflow.steward.review_pack import write_review_pack
 from pledgeflow.steward.review_html import escape_html
-from tests.conftest import delivered, failure, failures, placement
+from tests.conftest import CURATED, delivered, failure, failures, placement
 
 
 def test_escape_html_matches_html_escape_without_double_escaping():
@@ -21,7 +21,7 @@ def test_escape_html_matches_html_escape_without_double_escaping():
 def test_html_is_offline_filterable_and_escaped(tmp_path, catalog):
     table = failures(failure(11, "parse_date", "hire_date"), failure(12, "required", "person_id", state="persisting"))
     rows = delivered(placement(11, note="<script>alert(1)</script>"), placement(12))
-    page = write_review_pack(tmp_path, table, rows, catalog, "r")["html"].read_text(encoding="utf-8")
+    page = write_review_pack(tmp_path, table, rows, catalog, "r", contract=CURATED["validation_failures"])["html"].read_text(encoding="utf-8")
     for reference in ("http://", "https://", "//cdn", "<script src", "<link", "src=", "href=", "url(", "@import"):
         assert reference not in page
     assert page.count("<script") == 1  # our inline script only: the delivered one is escaped
@@ -38,7 +38,7 @@ def test_a_dataset_past_the_page_limit_shows_its_first_records_and_says_where_th
     from pledgeflow.steward.review_html import write_html
 
     table = failures(*(failure(row, "parse_date", "hire_date") for row in range(10, 15)))
-    summary, per_dataset = build_tables(prepare_failures(table), delivered(*(placement(r) for r in range(10, 15))), catalog, None)
+    summary, per_dataset = build_tables(prepare_failures(table, CURATED["validation_failures"]), delivered(*(placement(r) for r in range(10, 15))), catalog, None)
     write_html(tmp_path / "p.html", summary, per_dataset, "r", limit=3)
     page = (tmp_path / "p.html").read_text(encoding="utf-8")
     assert page.count('<tr data-rules="parse_date"') == 3  # rows 10, 11, 12 of the five
@@ -54,7 +54,7 @@ def test_records_with_a_new_failure_come_first_on_a_cut_page(tmp_path, catalog):
 
     states = {10: "persisting", 11: "persisting", 12: "new", 13: "persisting", 14: "new"}
     table = failures(*(failure(row, "parse_date", "hire_date", state=state) for row, state in states.items()))
-    summary, per_dataset = build_tables(prepare_failures(table), delivered(*(placement(r) for r in states)), catalog, None)
+    summary, per_dataset = build_tables(prepare_failures(table, CURATED["validation_failures"]), delivered(*(placement(r) for r in states)), catalog, None)
     write_html(tmp_path / "p.html", summary, per_dataset, "r", limit=3)
     page = (tmp_path / "p.html").read_text(encoding="utf-8")
     shown = re.findall(r'<tr data-rules="parse_date" data-states="(\w+)">', page)

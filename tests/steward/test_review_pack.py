@@ -13,10 +13,10 @@ import pytest
 import xlsxwriter
 
 from pledgeflow.catalog import load_catalog
-from pledgeflow.contracts import VALIDATION_FAILURES_SCHEMA
+
 from pledgeflow.steward.review_pack import neutralise_formula, sheet_name, write_review_pack
 from pledgeflow.steward.xlsx_frames import FrameSheet, rows_xml
-from tests.conftest import PLACEMENTS_FILE, delivered, failure, failures, placement
+from tests.conftest import CURATED, PLACEMENTS_FILE, delivered, failure, failures, placement
 
 CATALOG = load_catalog(Path(__file__).resolve().parents[2] / "schemas")
 RRN = "800101-1234567"
@@ -62,7 +62,7 @@ def pack(tmp_path: Path) -> dict[str, Path]:
     trend = pl.DataFrame({"run_number": [2, 1], "dataset": ["placements"] * 2, "new": [1, 3], "persisting": [1, 0],
                           "waived": [1, 0], "corrected": [0, 0], "resolved": [0, 0]})
     return write_review_pack(tmp_path / "review", table, delivered(placement(11), placement(36, note="정규직 전환")),
-                             CATALOG, "run-000002", trend)
+                             CATALOG, "run-000002", trend, contract=CURATED["validation_failures"])
 
 
 def test_neutralise_formula_prefixes_only_formula_starts():
@@ -123,14 +123,14 @@ def test_summary_counts_by_dataset_rule_and_state(pack):
 def test_summary_shows_the_trend_when_given(pack, tmp_path):
     trend = summary_table(pack["xlsx"], "실행별 추이")
     assert [(r["실행 번호 (run)"], r["신규 (new)"]) for r in trend] == [(1, 3), (2, 1)]
-    untrended = write_review_pack(tmp_path / "plain", failures(failure(11, "parse_date", "hire_date")), {}, CATALOG, "r")
+    untrended = write_review_pack(tmp_path / "plain", failures(failure(11, "parse_date", "hire_date")), {}, CATALOG, "r", contract=CURATED["validation_failures"])
     cells = [c for r in openpyxl.load_workbook(untrended["xlsx"])["요약 Summary"].iter_rows(values_only=True) for c in r]
     assert not any(isinstance(c, str) and c.startswith("실행별 추이") for c in cells)
 
 
 def test_personal_numbers_never_reach_either_file(tmp_path):
     table = failures(failure(11, "no_personal_number", "note_ko", value=f"연락처 {PHONE}"))
-    paths = write_review_pack(tmp_path, table, delivered(placement(11, note=f"주민번호{RRN} 확인")), CATALOG, "r")
+    paths = write_review_pack(tmp_path, table, delivered(placement(11, note=f"주민번호{RRN} 확인")), CATALOG, "r", contract=CURATED["validation_failures"])
     for text in (xlsx_text(paths["xlsx"]), paths["html"].read_text(encoding="utf-8")):
         assert not PERSONAL.search(text)
         assert "******-*******" in text
@@ -140,7 +140,7 @@ def test_personal_numbers_never_reach_either_file(tmp_path):
 def test_formula_like_values_are_neutralised_in_both_files(tmp_path):
     rows = [placement(10 + i, note=formula) for i, formula in enumerate(FORMULAS)]
     table = failures(*[failure(10 + i, "parse_date", "hire_date") for i in range(len(FORMULAS))])
-    paths = write_review_pack(tmp_path, table, delivered(*rows), CATALOG, "r")
+    paths = write_review_pack(tmp_path, table, delivered(*rows), CATALOG, "r", contract=CURATED["validation_failures"])
     sheet = openpyxl.load_workbook(paths["xlsx"])["취업자(채용) 명부"]
     note = [c.value for c in sheet[2]].index("note_ko")
     cells = [sheet.cell(row=3 + i, column=note + 1) for i in range(len(FORMULAS))]
@@ -156,8 +156,8 @@ def test_formula_like_values_are_neutralised_in_both_files(tmp_path):
 def test_same_inputs_give_the_same_bytes(tmp_path):
     table = failures(failure(36, "unknown_channel", "channel_id"), failure(11, "parse_date", "hire_date"))
     rows = delivered(placement(36), placement(11))
-    first = write_review_pack(tmp_path / "a", table, rows, CATALOG, "r")
-    second = write_review_pack(tmp_path / "b", table.reverse(), rows, CATALOG, "r")
+    first = write_review_pack(tmp_path / "a", table, rows, CATALOG, "r", contract=CURATED["validation_failures"])
+    second = write_review_pack(tmp_path / "b", table.reverse(), rows, CATALOG, "r", contract=CURATED["validation_failures"])
     for kind in ("xlsx", "html"):
         assert first[kind].read_bytes() == second[kind].read_bytes()
     assert openpyxl.load_workbook(first["xlsx"]).properties.created.year == 2000
@@ -172,7 +172,7 @@ def test_sheet_names_are_valid_and_unique():
 
 
 def test_a_run_without_failures_still_writes_both_files(tmp_path):
-    paths = write_review_pack(tmp_path, pl.DataFrame(schema=VALIDATION_FAILURES_SCHEMA), {}, CATALOG, "r")
+    paths = write_review_pack(tmp_path, pl.DataFrame(schema=CURATED["validation_failures"]), {}, CATALOG, "r", contract=CURATED["validation_failures"])
     book = openpyxl.load_workbook(paths["xlsx"])
     assert len(book.sheetnames) == 1 + len(CATALOG.descriptors)
     assert all(records(paths["xlsx"], d.title_ko) == [] for d in CATALOG.descriptors.values())

@@ -13,7 +13,7 @@ from pledgeflow.ingest.deliver import process_delivery
 from pledgeflow.ingest.read import discover_deliveries, read_delivery
 from pledgeflow.settings import DEVELOPMENT_PSEUDONYM_KEY
 from pledgeflow.synth.generate import add_delivery, generate_project, plan_districts
-from tests.conftest import REPO, tree_digest
+from tests.conftest import REPO, make_project, tree_digest
 
 ROWS = 4_000
 
@@ -58,8 +58,8 @@ def test_deliveries_come_in_every_real_format_with_korean_headers(synthetic):
 def test_about_one_percent_of_placements_fail_validation_with_many_rules(synthetic):
     catalog = load_catalog(synthetic / "schemas")
     deliveries = discover_deliveries(synthetic / "raw", catalog).filter(pl.col("dataset") == "placements")
-    results = [process_delivery(Path(r["path"]), "placements", r["source_file"], catalog, synthetic / "schemas",
-                                DEVELOPMENT_PSEUDONYM_KEY) for r in deliveries.iter_rows(named=True)]
+    project = make_project(synthetic)
+    results = [process_delivery(Path(r["path"]), "placements", r["source_file"], project) for r in deliveries.iter_rows(named=True)]
     quarantined = sum(r.quarantined.height for r in results)
     rules = set(pl.concat([r.failures for r in results])["rule"])
     assert 0.003 * ROWS < quarantined < 0.02 * ROWS

@@ -7,28 +7,20 @@ report register; the records never borrow a number from the report.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 
-from pledgeflow.catalog import Catalog
-from pledgeflow.contracts import INDICATORS_SCHEMA, Rows, conform
+from pledgeflow.catalog import Catalog, period_of
+from pledgeflow.card.figures import report_results, report_targets
+from pledgeflow.contracts import INDICATOR_KEY, Rows, conform, pick_rows
 
-GROUP = ["pledge_id", "subproject_id", "indicator_id"]
+if TYPE_CHECKING:
+    from pledgeflow.card.register import Report
+    from pledgeflow.project import Project
+    from pledgeflow.settle import Settled
 
-
-def period_of(date_column: str, catalog: Catalog) -> pl.Expr:
-    """The catalog period whose start..end holds the date (null outside every period).
-
-    A handful of periods: one comparison per period over the column, no sort, rows keep their order.
-    """
-    period = pl.lit(None, dtype=pl.String)
-    for name, start, end in catalog.periods_frame.select("period", "start_date", "end_date").iter_rows():
-        period = pl.when(pl.col(date_column).is_between(start, end)).then(pl.lit(name)).otherwise(period)
-    return period.alias("period")
-
-
-def assign_periods(frame: Rows, date_column: str, catalog: Catalog) -> Rows:
-    """Add `period` (see `period_of`)."""
-    return frame.with_columns(period_of(date_column, catalog))
+GROUP = INDICATOR_KEY
 
 
 def count_records(records: dict[str, Rows], catalog: Catalog, name: str, by: tuple[str, ...] = ()) -> pl.DataFrame:
@@ -58,9 +50,10 @@ def build_indicators(
     targets: pl.DataFrame,
     results: pl.DataFrame,
     catalog: Catalog,
+    contract: dict[str, pl.DataType],
     decided: dict[str, dict[str, Rows]] | None = None,
 ) -> pl.DataFrame:
-    """The curated `indicators` table (frames.INDICATORS_SCHEMA), sorted.
+    """The curated `indicators` table (its `contract`), sorted.
 
     valid / quarantined: rows per dataset; targets: reported.report_targets(); results: reported.report_results();
     decided: column name -> rows per dataset that a steward's decision moved (waived, corrected, excluded).
@@ -86,7 +79,7 @@ def build_indicators(
             indicator_status(as_of).alias("status"),
         )
     )
-    return conform(table, INDICATORS_SCHEMA).sort([*GROUP, "period_order"])
+    return conform(table, contract).sort([*GROUP, "period_order"])
 
 
 def build_holdbacks(quarantined: dict[str, pl.DataFrame], failures: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
@@ -123,3 +116,16 @@ def indicator_status(as_of) -> pl.Expr:
         .when(pl.col("actual") >= pl.col("target")).then(pl.lit("met"))
         .otherwise(pl.lit("below_target"))
     )
+
+
+def count_indicators(settled: Settled, report: Report, project: Project) -> pl.DataFrame:
+    """A run's `indicators` table: counted from its valid records, with what quarantine and the stewards' decisions moved."""
+    def moved(state: str) -> dict[str, pl.DataFrame]:
+        keys = settled.dispositions.filter(pl.col("state") == state)
+        return {d: pick_rows(frame, mine) for d, frame in settled.valid.items()
+                if not (mine := keys.filter(pl.col("dataset") == d).drop("dataset", "state")).is_empty()}
+
+    decided = {"waived_records": moved("waived"), "corrected_records": moved("corrected"),
+               "decision_excluded_records": settled.excluded}
+    return build_indicators(settled.valid, settled.quarantined, report_targets(report), report_results(report),
+                            project.catalog, project.contract("indicators"), decided)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from pledgeflow.aggregate.indicators import assign_periods
-from pledgeflow.catalog import Catalog, normalise_label_expr
-from pledgeflow.contracts import RECONCILIATION_SCHEMA, conform
+
+from pledgeflow.catalog import Catalog, assign_periods, normalise_label_expr
+from pledgeflow.contracts import conform
 from pledgeflow.card.self_checks import (
     MATCH,
     MISMATCH,
@@ -119,7 +119,7 @@ def compare_courses(cohorts: pl.DataFrame, report: Report, catalog: Catalog) -> 
     return describe_records(rows, "course_completed", "교육과정 수료인원", "Course completions")
 
 
-def compare_fairs(fairs: pl.DataFrame, report: Report, catalog: Catalog) -> pl.DataFrame:
+def compare_fairs(fairs: pl.DataFrame, report: Report, catalog: Catalog, contract: dict[str, pl.DataType]) -> pl.DataFrame:
     """Card job fairs matched to fair records by date: the fair itself, its firms and its participants."""
     card = report.activities.filter(pl.col("activity_kind") == "job_fair")
     pick = lambda m, c: pl.col(c).filter(pl.col("measure") == m).first()  # noqa: E731
@@ -138,9 +138,9 @@ def compare_fairs(fairs: pl.DataFrame, report: Report, catalog: Catalog) -> pl.D
     measure = lambda m, c: both.with_columns(pl.col(c).cast(pl.Float64).alias("expected"), pl.col(f"{m}_value").cast(pl.Float64).alias("observed"),  # noqa: E731
                                              pl.col(f"{m}_value_text").alias("observed_text"), pl.col(f"{m}_source_ref").alias("source_ref"))
     return pl.concat([
-        conform(describe_records(found, "fair_found", "취업박람회 (1 = 있음)", "Job fair (1 = present)"), RECONCILIATION_SCHEMA),
-        conform(describe_records(measure("firms", "firm_count"), "fair_firms", "취업박람회 참여업체수", "Job fair firms"), RECONCILIATION_SCHEMA),
-        conform(describe_records(measure("participants", "participant_count"), "fair_participants", "취업박람회 참여인원", "Job fair participants"), RECONCILIATION_SCHEMA),
+        conform(describe_records(found, "fair_found", "취업박람회 (1 = 있음)", "Job fair (1 = present)"), contract),
+        conform(describe_records(measure("firms", "firm_count"), "fair_firms", "취업박람회 참여업체수", "Job fair firms"), contract),
+        conform(describe_records(measure("participants", "participant_count"), "fair_participants", "취업박람회 참여인원", "Job fair participants"), contract),
     ])
 
 
@@ -204,23 +204,31 @@ def report_unbacked_figures(report: Report, hires_compared: bool) -> pl.DataFram
 
 
 def reconcile_records(indicators: pl.DataFrame, cohorts: pl.DataFrame, fairs: pl.DataFrame, report: Report, catalog: Catalog,
-                      *, placements: pl.DataFrame | pl.LazyFrame | None = None) -> pl.DataFrame:
+                      contract: dict[str, pl.DataType], *, placements: pl.DataFrame | pl.LazyFrame | None = None) -> pl.DataFrame:
     """The records against the card: indicators vs 추진실적, cohorts vs course counts, fairs vs the card's fairs.
 
     Given the run's valid `placements`, the card's hire figures are compared with them too (`compare_hires`);
     without them those figures are listed as unbacked (`figure_has_records`), as before.
     """
     checks = [*compare_indicators(indicators, report), compare_courses(cohorts, report, catalog),
-              compare_fairs(fairs, report, catalog), report_unbacked_figures(report, hires_compared=placements is not None)]
+              compare_fairs(fairs, report, catalog, contract), report_unbacked_figures(report, hires_compared=placements is not None)]
     if placements is not None:
         checks.append(compare_hires(placements, cohorts, report, catalog))
-    return finish(pl.concat([conform(c, RECONCILIATION_SCHEMA) for c in checks]), "records_vs_report")
+    return finish(pl.concat([conform(c, contract) for c in checks]), "records_vs_report", contract)
 
 
 def reconcile_all(indicators: pl.DataFrame, cohorts: pl.DataFrame, fairs: pl.DataFrame, report: Report, catalog: Catalog,
-                  *, placements: pl.DataFrame | pl.LazyFrame | None = None) -> pl.DataFrame:
+                  contract: dict[str, pl.DataType], *, placements: pl.DataFrame | pl.LazyFrame | None = None) -> pl.DataFrame:
     """Every reconciliation row of a run, sorted by check_id; `placements` (valid records) backs the card's hire figures."""
     return pl.concat([
-        check_report_arithmetic(report, catalog), check_report_format(report), check_report_consistency(report, catalog),
-        reconcile_records(indicators, cohorts, fairs, report, catalog, placements=placements),
+        check_report_arithmetic(report, catalog, contract), check_report_format(report, contract),
+        check_report_consistency(report, catalog, contract),
+        reconcile_records(indicators, cohorts, fairs, report, catalog, contract, placements=placements),
     ]).sort("check_id")
+
+
+def reconcile_settled(indicators: pl.DataFrame, settled, report: Report, project) -> pl.DataFrame:
+    """A run's `reconciliation` table from its indicators and its settled valid records."""
+    events = {d: settled.valid[d].lazy().collect() for d in ("training_cohorts", "job_fairs")}  # small: one row per event
+    return reconcile_all(indicators, events["training_cohorts"], events["job_fairs"], report, project.catalog,
+                         project.contract("reconciliation"), placements=settled.valid["placements"])

@@ -14,11 +14,11 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from pledgeflow.catalog import Catalog, normalise_label, normalise_label_expr
-from pledgeflow.contracts import BUDGET_SCHEMA, conform
 from pledgeflow.korean import (
     clean_text,
     date_is_invalid,
@@ -29,7 +29,11 @@ from pledgeflow.korean import (
     parse_rate_pct,
     rate_is_malformed,
 )
-from pledgeflow.ingest.read import DeliveryError, decode_text, fields_per_line
+from pledgeflow.errors import DeliveryError, ReportError
+from pledgeflow.ingest.read import decode_text, fields_per_line
+
+if TYPE_CHECKING:
+    from pledgeflow.project import Project
 
 INDEX_FILE = "_tables.csv"
 TABLES = ("attributes", "targets", "results", "budget", "census", "activities")
@@ -68,19 +72,6 @@ DATE_MEASURES = ("date",)
 TEXT_MEASURES = ("date_range",)
 
 
-class ReportError(Exception):
-    """The register cannot be loaded as a whole; messages are for the officer, in Korean and English."""
-
-    exit_code = 3  # a data problem that blocks the run, like a breached threshold
-
-    def __init__(self, source_file: str, message_ko: str, message_en: str) -> None:
-        super().__init__(source_file, message_ko, message_en)
-        self.source_file, self.message_ko, self.message_en = source_file, message_ko, message_en
-
-    def __str__(self) -> str:
-        return f"{self.source_file}: {self.message_ko} / {self.message_en}"
-
-
 @dataclass(frozen=True)
 class Report:
     """The card's figures, one typed frame per register table (see `schemas/reported/`)."""
@@ -94,20 +85,20 @@ class Report:
     activities: pl.DataFrame
 
 
-def load_report(reported_dir: Path, catalog: Catalog, schemas_dir: Path | None = None) -> Report:
-    """Read, type and validate every register table under `reported_dir`.
+def load_report(project: Project, reported_dir: Path | None = None) -> Report:
+    """Read, type and validate every register table under `raw/reported/` (or `reported_dir`).
 
-    The contracts are `schemas_dir/reported/*.schema.yaml`; `schemas_dir` defaults to the project's
-    `schemas/` next to `raw/` (reported_dir = <root>/raw/reported).
+    The contracts are `schemas/reported/*.schema.yaml`. Raises ReportError (the run is blocked by its data).
     """
-    contracts = (schemas_dir or reported_dir.parent.parent / "schemas") / "reported"
-    index = validate_table(type_index(read_register_csv(reported_dir, INDEX_FILE, "index"), catalog), "tables", contracts)
+    catalog = project.catalog
+    reported_dir = Path(reported_dir or project.settings.raw_dir / "reported")
+    index = validate_table(type_index(read_register_csv(reported_dir, INDEX_FILE, "index"), catalog), "tables", project)
     typers = {"attributes": type_attributes, "targets": type_targets, "results": type_results,
               "budget": type_budget, "census": type_census, "activities": type_activities}
     frames = {}
     for table in TABLES:
         raw = attach_index(read_register_csv(reported_dir, f"{table}.csv", table), index, reported_dir)
-        frames[table] = validate_table(typers[table](raw, catalog).sort("source_row"), table, contracts)
+        frames[table] = validate_table(typers[table](raw, catalog).sort("source_row"), table, project)
     return Report(tables=index, **frames)
 
 
@@ -277,18 +268,11 @@ def type_activities(raw: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
     )
 
 
-def load_table_schema(schemas_dir: Path, table: str):
-    """The pandera contract of one register table (imported lazily: pandera costs ~2 s to import)."""
-    import pandera.polars as pa
-
-    return pa.DataFrameSchema.from_yaml(schemas_dir / f"{table}.schema.yaml")
-
-
-def validate_table(frame: pl.DataFrame, table: str, contracts_dir: Path) -> pl.DataFrame:
-    """Validate against `<contracts_dir>/<table>.schema.yaml`; column order follows the schema."""
+def validate_table(frame: pl.DataFrame, table: str, project: Project) -> pl.DataFrame:
+    """Validate against `schemas/reported/<table>.schema.yaml`; column order follows the schema."""
     import pandera.errors
 
-    schema = load_table_schema(contracts_dir, table)
+    schema = project.register_schema(table)
     ordered = frame.select([c for c in schema.columns if c in frame.columns])
     try:
         return schema.validate(ordered, lazy=True)
@@ -298,45 +282,3 @@ def validate_table(frame: pl.DataFrame, table: str, contracts_dir: Path) -> pl.D
         detail = cases.to_series().str.join("; ").item()
         raise ReportError(f"reported/{table}", f"보고 대장 표가 계약에 맞지 않습니다: {detail}",
                           f"The register table breaks its contract: {detail}") from exc
-
-
-def report_targets(report: Report) -> pl.DataFrame:
-    """pledge_id, subproject_id, indicator_id, period, target, total_target: the card's 공약달성 확인지표."""
-    keys = ["pledge_id", "subproject_id", "indicator_id"]
-    known = report.targets.filter(pl.col("indicator_id").is_not_null() & pl.col("period").is_not_null())
-    totals = known.filter(pl.col("period") == "total").group_by(keys).agg(pl.col("target").first().alias("total_target"))
-    return (
-        known.filter(pl.col("period") != "total")
-        .join(totals, on=keys, how="left")
-        .select(*keys, "period", "target", "total_target")
-        .sort(*keys, "period")
-    )
-
-
-def report_results(report: Report) -> pl.DataFrame:
-    """pledge_id, subproject_id, indicator_id, period, reported_actual: the card's per-period 실적 cells."""
-    return (
-        report.results.filter(
-            (pl.col("measure") == "actual") & pl.col("indicator_id").is_not_null()
-            & pl.col("period").is_not_null() & (pl.col("period") != "total")
-        )
-        .select("pledge_id", "subproject_id", "indicator_id", "period", pl.col("actual").alias("reported_actual"))
-        .sort("pledge_id", "subproject_id", "indicator_id", "period")
-    )
-
-
-def build_budget_table(report: Report, catalog: Catalog) -> pl.DataFrame:
-    """The curated `budget` table (frames.BUDGET_SCHEMA): the card's 소요예산액 as printed and as read."""
-    names = catalog.subprojects_frame.select("subproject_id", "subproject_name_ko")
-    source_ko = {v: k for k, v in FUNDING_SOURCES.items()}
-    table = (
-        report.budget.filter(pl.col("subproject_id").is_not_null() & pl.col("funding_source").is_not_null()
-                             & pl.col("period").is_not_null())
-        .join(names, on="subproject_id", how="left")
-        .with_columns(
-            pl.when(pl.col("subproject_id") == "total").then(pl.lit("계"))
-            .otherwise(pl.col("subproject_name_ko")).alias("subproject_name_ko"),
-            pl.col("funding_source").replace_strict(source_ko, return_dtype=pl.String).alias("funding_source_ko"),
-        )
-    )
-    return conform(table, BUDGET_SCHEMA).sort("pledge_id", "subproject_id", "funding_source", "period")

@@ -1,6 +1,6 @@
 """The card's self-checks: its own arithmetic, its own print, its own consistency (no records involved).
 
-Every check is a row of `frames.RECONCILIATION_SCHEMA` — agreements too (status `match`), so a
+Every check is a row of the curated `reconciliation` contract — agreements too (status `match`), so a
 dashboard sees what was checked. `expected` is what the parts add up to, `observed` is the figure the
 card prints and `observed_text` keeps it verbatim; nothing on the card is corrected.
 Statuses: `mismatch` = two figures disagree (or the card contradicts itself); `malformed` = a figure
@@ -16,7 +16,7 @@ from __future__ import annotations
 import polars as pl
 
 from pledgeflow.catalog import Catalog
-from pledgeflow.contracts import RECONCILIATION_SCHEMA, conform
+from pledgeflow.contracts import conform
 from pledgeflow.card.register import Report
 
 MATCH, MISMATCH, NOT_REPORTED, MALFORMED = "match", "mismatch", "not_reported", "malformed"
@@ -35,17 +35,17 @@ def said(status: pl.Expr, words: dict[str, str]) -> pl.Expr:
     return status.replace_strict(words, default="", return_dtype=pl.String)
 
 
-def finish(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
+def finish(frame: pl.DataFrame, kind: str, contract: dict[str, pl.DataType]) -> pl.DataFrame:
     """Conform to the contract with a stable, unique check_id = kind/rule/subject/period."""
     base = pl.concat_str([pl.lit(kind), "rule", "subject", pl.col("period").fill_null("-")], separator="/")
-    out = conform(frame, RECONCILIATION_SCHEMA).with_columns(
+    out = conform(frame, contract).with_columns(
         pl.lit(kind).alias("kind"), base.alias("check_id"),
         (pl.col("observed").cast(pl.Float64) - pl.col("expected").cast(pl.Float64)).alias("difference"),
     ).sort("check_id", "source_ref", nulls_last=True)
     # Two checks can share a subject (two fairs on one day): number the repeats, in sorted order.
     repeat = pl.int_range(pl.len()).over("check_id")
     out = out.with_columns(pl.when(repeat > 0).then(pl.format("{}#{}", "check_id", repeat + 1)).otherwise("check_id").alias("check_id"))
-    return conform(out, RECONCILIATION_SCHEMA).sort("check_id")
+    return conform(out, contract).sort("check_id")
 
 
 def compare_sum(parts: pl.DataFrame, totals: pl.DataFrame, keys: list[str], rule: str, what_ko: str, what_en: str) -> pl.DataFrame:
@@ -138,7 +138,7 @@ def rate_status() -> pl.Expr:
     )
 
 
-def check_report_arithmetic(report: Report, catalog: Catalog) -> pl.DataFrame:
+def check_report_arithmetic(report: Report, catalog: Catalog, contract: dict[str, pl.DataType]) -> pl.DataFrame:
     """Every printed total against the sum of its printed parts, and every printed rate against 실적 ÷ 목표."""
     targets = period_cells(report.targets, "target", "target_text", "targets")
     results = period_cells(report.results.filter(pl.col("measure") == "actual"), "actual", "value_text", "results")
@@ -160,7 +160,7 @@ def check_report_arithmetic(report: Report, catalog: Catalog) -> pl.DataFrame:
                     "course_years_sum", "교육과정 총인원 = 연도별 인원 합", "Course total = sum of yearly counts"),
         check_rates(report),
     ]
-    return finish(pl.concat([conform(c, RECONCILIATION_SCHEMA) for c in checks]), "report_arithmetic")
+    return finish(pl.concat([conform(c, contract) for c in checks]), "report_arithmetic", contract)
 
 
 def collect_figures(report: Report) -> pl.DataFrame:
@@ -190,7 +190,7 @@ def collect_figures(report: Report) -> pl.DataFrame:
     return pl.concat([p.with_columns(pl.col("value_read").cast(pl.String)).select(cols) for p in parts])
 
 
-def check_report_format(report: Report) -> pl.DataFrame:
+def check_report_format(report: Report, contract: dict[str, pl.DataType]) -> pl.DataFrame:
     """Every printed figure that is not well-formed, kept verbatim with the value it was read as."""
     kinds_ko = {"number": "숫자(예: 1,233)", "rate": "비율(예: 83%)", "date": "날짜(예: 2018. 11. 20.)"}
     kinds_en = {"number": "number (e.g. 1,233)", "rate": "rate (e.g. 83%)", "date": "date (e.g. 2018. 11. 20.)"}
@@ -204,7 +204,7 @@ def check_report_format(report: Report) -> pl.DataFrame:
         pl.format("[{}] the printed figure '{}' is not a well-formed {}. Read as {}; kept verbatim, never corrected.",
                   "where", "text", said(pl.col("value_kind"), kinds_en), "value_read").alias("message_en"),
     )
-    return finish(rows, "report_format")
+    return finish(rows, "report_format", contract)
 
 
 def check_single_choice(report: Report) -> pl.DataFrame:
@@ -291,7 +291,7 @@ def check_results_have_targets(report: Report) -> pl.DataFrame:
     )
 
 
-def check_report_consistency(report: Report, catalog: Catalog) -> pl.DataFrame:
+def check_report_consistency(report: Report, catalog: Catalog, contract: dict[str, pl.DataType]) -> pl.DataFrame:
     """The card against itself: one choice per attribute, known labels, a target for every reported result."""
     checks = [check_single_choice(report), check_marks(report), check_labels(report), check_results_have_targets(report)]
-    return finish(pl.concat([conform(c, RECONCILIATION_SCHEMA) for c in checks]), "report_consistency")
+    return finish(pl.concat([conform(c, contract) for c in checks]), "report_consistency", contract)

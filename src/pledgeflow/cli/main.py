@@ -22,7 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from pledgeflow.cli.review import review_app
-from pledgeflow.run.operations import EXIT_AUDIT, EXIT_BLOCKED, EXIT_BUSY, EXIT_FAILED
+from pledgeflow.errors import EXIT_AUDIT, EXIT_BLOCKED, EXIT_BUSY, exit_code_of
 from pledgeflow.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="pledgeflow: track pledge indicators from their records.")
@@ -66,7 +66,7 @@ def run(
     state = nightly(root=str(settings.root), full=full, wait_seconds=wait, return_state=True)
     if not state.is_completed():
         error = state.result(raise_on_failure=False)
-        code = getattr(error, "exit_code", EXIT_FAILED)
+        code = exit_code_of(error if isinstance(error, BaseException) else RuntimeError(state.message))
         what = {EXIT_BLOCKED: "blocked by its data", EXIT_AUDIT: "blocked by the audit",
                 EXIT_BUSY: "not started"}.get(code, "failed")
         console.print(f"[bold red]Run {what}[/] (exit {code}): {escape(str(error))}")
@@ -107,19 +107,20 @@ def validate(
     root: Path = RootOption,
 ) -> None:
     """Check one delivery against its schema, without running the pipeline."""
-    from pledgeflow.catalog import load_catalog
-    from pledgeflow.ingest.deliver import process_delivery
+    from pledgeflow.ingest import process_delivery
+    from pledgeflow.project import Project
 
     settings = project_settings(root)
     if not path.is_file():
         console.print(f"[red]No such file: {path}[/] (give one delivery file, e.g. raw/placements/2019_채용실적.csv)")
         raise typer.Exit(2)
-    catalog = load_catalog(settings.schemas_dir)
+    project = Project.load(settings)
+    catalog = project.catalog
     dataset = dataset or path.resolve().parent.name
     if dataset not in catalog.descriptors:
         console.print(f"[red]Unknown dataset {dataset!r}[/]: pass --dataset {' | '.join(catalog.descriptors)}")
         raise typer.Exit(2)
-    result = process_delivery(path, dataset, path.name, catalog, settings.schemas_dir, settings.pseudonym_key)
+    result = process_delivery(path, dataset, path.name, project)
     console.print(
         f"{path.name}: read {result.rows_read}, valid {result.counts['rows_valid']}, quarantined {result.quarantined.height}"
         + (f" (encoding {result.encoding}, header row {result.header_row})" if result.encoding else "")
@@ -192,9 +193,12 @@ def cells(row: tuple) -> list[str]:
 @app.command()
 def runs(root: Path = RootOption, last: int = typer.Option(20, help="How many runs to show")) -> None:
     """Show the run history: status, counts, reused files, durations, failures new / resolved."""
+    from pledgeflow.contracts import load_contract
     from pledgeflow.run.history import read_runs
 
-    frame = read_runs(Settings.from_root(root).state_dir).sort("run_number").tail(last)
+    settings = Settings.from_root(root)
+    contract = load_contract(settings.schemas_dir / "curated" / "runs.schema.yaml")
+    frame = read_runs(settings.state_dir, contract).sort("run_number").tail(last)
     table = Table(title=f"Runs ({frame.height} shown)")
     columns = ["run_number", "status", "started_at", "duration_s", "files_read", "files_reused", "rows_read", "rows_valid",
                "rows_quarantined", "mismatches", "failures_new", "failures_resolved", "version", "message"]

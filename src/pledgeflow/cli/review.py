@@ -69,30 +69,36 @@ def find_record(settings: Settings, file: str | None, row: int | None, fingerpri
 
 def find_valid_record(settings: Settings, file: str, row: int) -> dict:
     """A record that is not failing: read its delivery again to compute its record_id."""
-    from pledgeflow.catalog import load_catalog
-    from pledgeflow.ingest.deliver import process_delivery
+    from pledgeflow.contracts import record_id
+    from pledgeflow.ingest import process_delivery
+    from pledgeflow.project import Project
 
-    catalog, dataset, path = load_catalog(settings.schemas_dir), file.split("/")[0], settings.raw_dir / file
+    project = Project.load(settings)
+    catalog, dataset, path = project.catalog, file.split("/")[0], settings.raw_dir / file
     if dataset not in catalog.descriptors or not path.is_file():
         refuse(f"raw/{file} 파일이 없거나 알려진 데이터셋 폴더에 있지 않습니다.", f"raw/{file} does not exist or is not in a dataset folder.")
-    result = process_delivery(path, dataset, file, catalog, settings.schemas_dir, settings.pseudonym_key)
+    result = process_delivery(path, dataset, file, project)
     rows = pl.concat([result.valid, result.quarantined]).filter(pl.col("source_row") == row)
     if rows.height == 0:
         refuse(f"{file} {row}행은 데이터 행이 아닙니다(머리글, 빈 행 또는 파일 끝 이후).",
                f"Row {row} of {file} is not a data row (header, blank, or past the end).")
     return {"dataset": dataset, "source_file": file, "source_row": row,
-            "record_id": rows["row_digest"][0][:16], "failing": False}
+            "record_id": rows.select(record_id(pl.col("row_digest"))).item(0, 0), "failing": False}
 
 
 def record(settings: Settings, action: str, target: dict, **fields: object) -> None:
     """Append the decision to the ledger and tell the steward what was recorded."""
-    from pledgeflow.steward.ledger import LEDGER_FILE, LedgerError, append_decision
+    from pledgeflow.catalog import load_descriptor
+    from pledgeflow.errors import LedgerError
     from pledgeflow.privacy import mask_text
+    from pledgeflow.project import LEDGER_DESCRIPTOR_FILE
+    from pledgeflow.steward.ledger import LEDGER_FILE
+    from pledgeflow.steward.ledger_writer import append_decision
 
     ledger = settings.raw_dir / "decisions" / LEDGER_FILE
     decision = {"action": action, **{k: target[k] for k in ("dataset", "source_file", "source_row", "record_id")}, **fields}
     try:
-        decision_id = append_decision(ledger, decision, settings.schemas_dir)
+        decision_id = append_decision(ledger, decision, load_descriptor(settings.schemas_dir / LEDGER_DESCRIPTOR_FILE))
     except LedgerError as error:
         refuse(error.message_ko, error.message_en)
     console.print(f"[bold green]{decision_id}[/] {action}: {escape(target['source_file'])} row {target['source_row']} "
@@ -173,17 +179,19 @@ def exclude(
 @review_app.command("list")
 def list_decisions(root: Path = RootOption) -> None:
     """Show the decisions ledger, with each decision's outcome in the current published version."""
-    from pledgeflow.steward.ledger import load_decisions
+    from pledgeflow.clock import in_seoul
     from pledgeflow.privacy import mask_personal_numbers
+    from pledgeflow.project import Project
     from pledgeflow.publish.version import read_current
+    from pledgeflow.steward.ledger import load_decisions
 
     settings = project(root)
-    ledger = load_decisions(settings.raw_dir / "decisions", settings.schemas_dir)
+    ledger = load_decisions(settings.raw_dir / "decisions", Project.load(settings))
     published = read_current(settings.curated_dir, "decisions")
     outcomes = published.select("decision_id", "outcome") if published is not None and "outcome" in published.columns \
         else pl.DataFrame(schema={"decision_id": pl.String, "outcome": pl.String})
     shown = ledger.join(outcomes.unique("decision_id"), on="decision_id", how="left").with_columns(
-        pl.col("decided_at").dt.convert_time_zone("Asia/Seoul").dt.strftime("%Y-%m-%d %H:%M"),
+        in_seoul(pl.col("decided_at")).dt.strftime("%Y-%m-%d %H:%M"),
         mask_personal_numbers(pl.col("new_value")), mask_personal_numbers(pl.col("reason")),
         pl.when(pl.col("problem_rule").is_not_null()).then(pl.lit("invalid")).otherwise("outcome").alias("outcome"),
     )

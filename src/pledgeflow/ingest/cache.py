@@ -1,10 +1,12 @@
 """Incremental runs: a delivery's validated result, reused while nothing it depends on changed.
 
-The key covers everything the result depends on: the file's content hash, its
-dataset, every file under `schemas/` (catalog, descriptors, schemas, rules), the
-library's own source, and (a digest of) the pseudonymisation key. Change any of
-them and the delivery is read and validated again. Decisions are applied after
-this stage, so they do not invalidate it.
+The key covers everything a delivery's validated result depends on, and nothing else: the file's
+content hash and path, its dataset, the configuration that shapes validation (catalog, dataset
+descriptors, raw schemas, rules: not the curated contract, the register or the ledger), the code that
+reads and validates (`ingest/` and the shared vocabulary it uses: not the CLI, the review pack or
+publish), the versions of the libraries it runs on, and (a digest of) the pseudonymisation key.
+Change any of them and the delivery is read and validated again. Decisions are applied after this
+stage, so they do not invalidate it.
 """
 
 from __future__ import annotations
@@ -17,20 +19,35 @@ import shutil
 from dataclasses import fields, replace
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 import pledgeflow
-from pledgeflow.ingest.deliver import DeliveryResult
+from pledgeflow.ingest.deliver import DeliveryResult, process_delivery
+
+if TYPE_CHECKING:
+    from pledgeflow.project import Project
 
 FRAMES = ("valid", "quarantined", "failures", "delivered")
 CACHE_FORMAT = 2
 
 
-def tree_digest(folder: Path, pattern: str = "*") -> str:
-    """One digest of every file's relative path and bytes under `folder` (sorted: order-independent)."""
+# The code a validated result depends on, relative to the package: a change anywhere else (the CLI, the review
+# pack, publish, the flow) leaves every cached result valid.
+RESULT_CODE = ("ingest", "catalog.py", "contracts.py", "errors.py", "korean.py", "privacy.py", "project.py", "storage.py")
+# What in `schemas/` is applied after this stage, or to other inputs: not part of a delivery's result.
+NOT_RESULT_CONFIG = ("curated", "reported", "report", "decisions.yaml", "decisions.schema.yaml")
+
+
+def tree_digest(folder: Path, pattern: str = "*", skip: tuple[str, ...] = ()) -> str:
+    """One digest of every file's relative path and bytes under `folder` (sorted: order-independent).
+
+    `skip`: first-level names (files or folders) of `folder` left out.
+    """
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob(pattern) if p.is_file() and "__pycache__" not in p.parts):
+    paths = (p for p in folder.rglob(pattern) if p.is_file() and "__pycache__" not in p.parts)
+    for path in sorted(p for p in paths if p.relative_to(folder).parts[0] not in skip):
         digest.update(str(path.relative_to(folder)).encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
@@ -38,8 +55,14 @@ def tree_digest(folder: Path, pattern: str = "*") -> str:
 
 @cache
 def code_digest() -> str:
-    """Digest of pledgeflow's own source: a code change invalidates every cached result."""
-    return tree_digest(Path(pledgeflow.__file__).parent, "*.py")
+    """Digest of the source that shapes a delivery's validated result (`RESULT_CODE`)."""
+    package = Path(pledgeflow.__file__).parent
+    digest = hashlib.sha256()
+    for name in RESULT_CODE:
+        path = package / name
+        digest.update(name.encode())
+        digest.update((tree_digest(path, "*.py") if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest()).encode())
+    return digest.hexdigest()
 
 
 # the libraries whose behaviour a validated result depends on: an upgrade re-validates everything
@@ -50,7 +73,8 @@ def context_digest(schemas_dir: Path, pseudonym_key: str) -> str:
     """What every delivery's result depends on besides its own bytes."""
     key_digest = hashlib.sha256(pseudonym_key.encode()).hexdigest()
     versions = ",".join(f"{name}={metadata.version(name)}" for name in DEPENDENCIES)
-    parts = [f"format={CACHE_FORMAT}", tree_digest(schemas_dir), code_digest(), key_digest, versions]
+    config = tree_digest(schemas_dir, skip=NOT_RESULT_CONFIG)
+    parts = [f"format={CACHE_FORMAT}", config, code_digest(), key_digest, versions]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -119,3 +143,40 @@ def prune_results(cache_dir: Path, keep: set[str]) -> int:
     for path in stale:
         shutil.rmtree(path, ignore_errors=True)
     return len(stale)
+
+
+# ---- a run's use of the cache --------------------------------------------------------------------
+
+
+def cache_dir(project: Project) -> Path:
+    return project.settings.state_dir / "cache"
+
+
+def project_context(project: Project) -> str:
+    """What every delivery's cached result in this project depends on besides its bytes."""
+    return context_digest(project.schemas_dir, project.key)
+
+
+def delivery_key(delivery: dict, context: str | None) -> str:
+    """The cache key of one row of `discover_deliveries`."""
+    return result_key(delivery["dataset"], delivery["source_file"], delivery["sha256"], context or "")
+
+
+def load_unchanged(deliveries: pl.DataFrame, project: Project, context: str) -> dict[str, tuple[DeliveryResult, str]]:
+    """source_file -> (cached result, key) for every delivery unchanged since it was last validated."""
+    found = {}
+    for delivery in deliveries.to_dicts():
+        key = delivery_key(delivery, context)
+        if (cached := load_result(cache_dir(project), key)) is not None:
+            found[delivery["source_file"]] = (cached, key)
+    return found
+
+
+def ingest_cached(delivery: dict, project: Project, context: str | None = None) -> tuple[DeliveryResult, str]:
+    """One row of `discover_deliveries` -> (its validated result, cache key); with a `context` the result is cached
+    and its valid rows are read from the cache from then on, only the columns a query needs."""
+    result = process_delivery(Path(delivery["path"]), delivery["dataset"], delivery["source_file"], project)
+    key = delivery_key(delivery, context)
+    if context:
+        result = cache_result(cache_dir(project), key, result)
+    return result, key

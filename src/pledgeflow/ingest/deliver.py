@@ -13,11 +13,12 @@ from pathlib import Path
 
 import polars as pl
 
-from pledgeflow.catalog import Catalog
 from pledgeflow.contracts import FAILURE_SCHEMA, conform
 from pledgeflow.privacy import mask_text
-from pledgeflow.ingest.read import DeliveryError, read_delivery
-from pledgeflow.ingest.validate import ROW, load_rules, validate_frame
+from pledgeflow.errors import DeliveryError
+from pledgeflow.ingest.read import read_delivery
+from pledgeflow.ingest.validate import ROW, validate_frame
+from pledgeflow.project import Project
 
 
 @dataclass(frozen=True)
@@ -54,15 +55,14 @@ class DeliveryResult:
         }
 
 
-def process_delivery(path: Path, dataset: str, source_file: str, catalog: Catalog, schemas_dir: Path, key: str) -> DeliveryResult:
+def process_delivery(path: Path, dataset: str, source_file: str, project: Project) -> DeliveryResult:
     """Read and validate one delivery file; an unreadable file yields one file-level failure."""
-    descriptor = catalog.descriptors[dataset]
+    descriptor = project.catalog.descriptors[dataset]
     try:
         delivery = read_delivery(Path(path), descriptor, source_file)
     except DeliveryError as exc:
-        empty = empty_typed(catalog, dataset, schemas_dir, key)
-        return unreadable_delivery(dataset, source_file, exc, schemas_dir, empty)
-    checked = validate_frame(delivery.frame, descriptor, catalog, schemas_dir, key)
+        return unreadable_delivery(dataset, source_file, exc, project)
+    checked = validate_frame(delivery.frame, descriptor, project)
     return DeliveryResult(
         dataset=dataset,
         source_file=source_file,
@@ -79,16 +79,15 @@ def process_delivery(path: Path, dataset: str, source_file: str, catalog: Catalo
     )
 
 
-def empty_typed(catalog: Catalog, dataset: str, schemas_dir: Path, key: str) -> pl.DataFrame:
-    """A typed frame with no rows and the dataset's typed columns (for files with nothing readable)."""
-    descriptor = catalog.descriptors[dataset]
-    raw = pl.DataFrame(schema={"source_file": pl.String, "source_row": pl.Int64, **{c.name: pl.String for c in descriptor.columns}})
-    return validate_frame(raw, descriptor, catalog, schemas_dir, key).valid.drop(ROW)
+def empty_typed(project: Project, dataset: str) -> pl.DataFrame:
+    """A typed frame with no rows and the dataset's typed columns, as its YAML contract declares them."""
+    return pl.DataFrame(schema=project.typed_shape(dataset))
 
 
-def unreadable_delivery(dataset: str, source_file: str, exc: DeliveryError, schemas_dir: Path, empty: pl.DataFrame) -> DeliveryResult:
+def unreadable_delivery(dataset: str, source_file: str, exc: DeliveryError, project: Project) -> DeliveryResult:
     """A file-level quarantine entry: no rows could be read, so none are counted as read."""
-    rule = load_rules(schemas_dir).filter(pl.col("rule") == "file_unreadable")
+    empty = empty_typed(project, dataset)
+    rule = project.rules.filter(pl.col("rule") == "file_unreadable")
     failure = conform(pl.DataFrame({
         "dataset": [dataset],
         "source_file": [source_file],
@@ -101,16 +100,16 @@ def unreadable_delivery(dataset: str, source_file: str, exc: DeliveryError, sche
                           file_error=mask_text(str(exc)), rows_valid=0)
 
 
-def combine_results(results: list[DeliveryResult], catalog: Catalog, schemas_dir: Path, key: str) -> tuple[dict, dict, pl.DataFrame]:
+def combine_results(results: list[DeliveryResult], project: Project) -> tuple[dict, dict, pl.DataFrame]:
     """Concatenate per-file results by dataset -> (valid, quarantined, failures), in file order.
 
     Valid rows come back lazy (one query over every file's rows) as soon as one result is lazy, i.e. cached.
     """
-    datasets = tuple(catalog.descriptors)
+    datasets = tuple(project.catalog.descriptors)
     ordered = sorted(results, key=lambda r: (r.dataset, r.source_file))
     valid, held = {}, {}
     for dataset in datasets:
-        empty = empty_typed(catalog, dataset, schemas_dir, key)
+        empty = empty_typed(project, dataset)
         mine = [r for r in ordered if r.dataset == dataset]
         parts = [empty, *[r.valid for r in mine]]
         if any(isinstance(p, pl.LazyFrame) for p in parts):

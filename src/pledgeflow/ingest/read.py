@@ -19,6 +19,7 @@ import polars as pl
 
 from pledgeflow import storage
 from pledgeflow.catalog import DATASETS, Catalog, Descriptor, normalise_label, normalise_label_expr
+from pledgeflow.errors import DeliveryError
 
 # One row per delivery file; `source_file` is the posix path relative to raw/, as in every later table.
 DELIVERIES_SCHEMA = {
@@ -33,21 +34,6 @@ EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 HEADER_SEARCH_ROWS = 10
 MIN_HEADER_MATCHES = 2
 _UTF8_BOM = b"\xef\xbb\xbf"
-
-
-class DeliveryError(Exception):
-    """A delivery file that cannot be read as a whole; messages are for the steward, in Korean and English."""
-
-    def __init__(self, source_file: str, message_ko: str, message_en: str) -> None:
-        # Passing every field to Exception keeps the error picklable across Prefect / Dask workers.
-        super().__init__(source_file, message_ko, message_en)
-        self.source_file = source_file
-        self.message_ko = message_ko
-        self.message_en = message_en
-
-    def __str__(self) -> str:
-        prefix = f"{self.source_file}: " if self.source_file else ""
-        return f"{prefix}{self.message_ko} / {self.message_en}"
 
 
 @dataclass(frozen=True)

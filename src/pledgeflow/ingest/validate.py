@@ -10,19 +10,21 @@ exactly one of `valid` or `quarantined`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache, partial
-from pathlib import Path
+from functools import partial
+from typing import TYPE_CHECKING
 
 import pandera.errors
-import pandera.polars as pa
 import polars as pl
-import yaml
 
 from pledgeflow import korean
 from pledgeflow.catalog import ID_COLUMNS, Catalog, Descriptor, normalise_label_expr, pseudonym_column
-from pledgeflow.ingest.checks import register_checks
-from pledgeflow.contracts import FAILURE_SCHEMA, ROW
+from pledgeflow.contracts import FAILURE_SCHEMA, ROW, record_id, record_key
 from pledgeflow.privacy import contains_personal_number, keyed_digest, mask_personal_numbers, pseudonymise
+
+if TYPE_CHECKING:
+    import pandera.polars as pa
+
+    from pledgeflow.project import Project
 
 PANDERA_RULE_ALIASES = {"not_nullable": "required"}
 PARSERS = {"int": korean.parse_int, "date": korean.parse_date}
@@ -39,32 +41,6 @@ class ValidatedFrame:
     quarantined: pl.DataFrame
     failures: pl.DataFrame
     delivered: pl.DataFrame  # quarantined rows as delivered: text, masked, person keys pseudonymised
-
-
-@cache
-def load_rules(schemas_dir: Path) -> pl.DataFrame:
-    """rule, severity, message_ko, message_en, rule_column — from `schemas/rules.yaml`."""
-    rules = yaml.safe_load((schemas_dir / "rules.yaml").read_text(encoding="utf-8"))["rules"]
-    return pl.DataFrame(
-        [
-            {
-                "rule": name,
-                "rule_severity": r["severity"],
-                "message_ko": r["message_ko"],
-                "message_en": r["message_en"],
-                "rule_column": r.get("column"),
-            }
-            for name, r in rules.items()
-        ],
-        schema={"rule": pl.String, "rule_severity": pl.String, "message_ko": pl.String,
-                "message_en": pl.String, "rule_column": pl.String},
-    )
-
-
-@cache
-def load_schema(schemas_dir: Path, name: str) -> pa.DataFrameSchema:
-    register_checks()
-    return pa.DataFrameSchema.from_yaml(schemas_dir / name)
 
 
 def parse_columns(raw: pl.DataFrame, descriptor: Descriptor, catalog: Catalog, key: str) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -177,19 +153,12 @@ def describe_failures(cells: pl.DataFrame, raw: pl.DataFrame, typed: pl.DataFram
         pl.coalesce("column", "rule_column").alias("column")
     )
     failing = typed.filter(pl.col(ROW).is_in(cells[ROW].implode()))  # keys for the failing rows only
-    keys = failing.select(ROW, "source_file", "source_row", "row_digest", record_key_expr(descriptor))
+    keys = failing.select(ROW, "source_file", "source_row", "row_digest", record_key(descriptor.record_key))
     values = _echo_values(located, raw, typed, descriptor)
     with_values = located.join(keys, on=ROW, how="left").join(values, on=[ROW, "column"], how="left")
     return finish_failures(with_values, descriptor, rules).unique(
         subset=[ROW, "column", "rule"], keep="first", maintain_order=True
     )
-
-
-def record_key_expr(descriptor: Descriptor) -> pl.Expr:
-    """What a steward sees as the record: the descriptor's record_key values joined by '|', masked (an id
-    cell can hold a phone number as well as any other)."""
-    parts = [pl.col(k).cast(pl.String).fill_null("?") for k in descriptor.record_key]
-    return mask_personal_numbers(pl.concat_str(parts, separator="|")).alias("record_key")
 
 
 def column_labels(descriptor: Descriptor) -> dict[str, str]:
@@ -226,7 +195,7 @@ def finish_failures(cells: pl.DataFrame, descriptor: Descriptor, rules: pl.DataF
             (prefix_ko + pl.col("message_ko").fill_null("검증 규칙 위반: " + pl.col("rule"))).alias("message_ko"),
             (prefix_en + pl.col("message_en").fill_null("Validation rule failed: " + pl.col("rule"))).alias("message_en"),
             fingerprint.alias("fingerprint"),
-            pl.col("row_digest").str.slice(0, 16).alias("record_id"),
+            record_id(pl.col("row_digest")).alias("record_id"),
         )
         .select(*FAILURE_SCHEMA, "fingerprint", *extra)
         .cast(FAILURE_SCHEMA)
@@ -287,13 +256,13 @@ def split_quarantine(typed: pl.DataFrame, failures: pl.DataFrame) -> tuple[pl.Da
     return typed.filter(~held), typed.filter(held)
 
 
-def validate_frame(raw: pl.DataFrame, descriptor: Descriptor, catalog: Catalog, schemas_dir: Path, key: str) -> ValidatedFrame:
+def validate_frame(raw: pl.DataFrame, descriptor: Descriptor, project: Project) -> ValidatedFrame:
     """Parse, validate and split one delivery's text frame (source_file, source_row + text columns)."""
     raw = raw.with_row_index(ROW)
-    typed, parse_failures = parse_columns(raw, descriptor, catalog, key)
-    schema_failures = check_schema(typed, load_schema(schemas_dir, descriptor.schema))
+    typed, parse_failures = parse_columns(raw, descriptor, project.catalog, project.key)
+    schema_failures = check_schema(typed, project.raw_schema(descriptor.dataset))
     cells = drop_shadowed(pl.concat([parse_failures, schema_failures]))
-    failures = describe_failures(cells, raw, typed, descriptor, load_rules(schemas_dir))
+    failures = describe_failures(cells, raw, typed, descriptor, project.rules)
     valid, quarantined = (mask_text_columns(rows, descriptor) for rows in split_quarantine(typed, failures))
     delivered = delivered_view(raw.join(quarantined.select(ROW), on=ROW, how="semi"), typed, descriptor)
     return ValidatedFrame(valid=valid, quarantined=quarantined, failures=failures, delivered=delivered)

@@ -24,21 +24,18 @@ from pathlib import Path
 
 import polars as pl
 
+from pledgeflow.contracts import INDICATOR_CELL, INDICATOR_KEY
+
 from pledgeflow.publish.data_docs import describe_kwargs, make_docs_offline, write_docs_index
+from pledgeflow.errors import BlockedByAudit
 
 SEVERITIES = ("critical", "warning")
 DOCS_DIR = "data_docs"
 AUDIT_FILE = "audit.json"
 _PARTIAL_VALUES = 20
-_INDICATOR_GROUP = ["pledge_id", "subproject_id", "indicator_id"]
 _BUDGET_KEY = ["pledge_id", "subproject_id", "funding_source", "period"]
-_CELL = [*_INDICATOR_GROUP, "period"]
 _PRELOAD: list[threading.Thread] = []
 _PRELOAD_LOCK = threading.Lock()
-
-
-class AuditFailed(Exception):
-    """A critical expectation failed: the candidate version must not be published."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +57,7 @@ class Outcome:
         return f"{self.expectation_type}({describe_kwargs(self.kwargs)})"
 
     def describe(self) -> str:
-        """`table: expect_x(column, 0, 1000) failed (2 rows)` — what AuditFailed and warnings say."""
+        """`table: expect_x(column, 0, 1000) failed (2 rows)` — what BlockedByAudit and warnings say."""
         head = f"{self.table}: {self.expectation}"
         if self.success:
             return f"{head} passed"
@@ -88,7 +85,7 @@ class AuditResult:
 def audit_version(version_dir: Path, suites_dir: Path) -> AuditResult:
     """Run every suite on the version's tables, build offline Data Docs, write audit.json.
 
-    Raises AuditFailed naming each failed critical expectation; warnings never raise.
+    Raises BlockedByAudit naming each failed critical expectation; warnings never raise.
     """
     version_dir = Path(version_dir)
     suites = load_suites(suites_dir)
@@ -100,7 +97,7 @@ def audit_version(version_dir: Path, suites_dir: Path) -> AuditResult:
     result = AuditResult(outcomes=outcomes, docs_index=write_docs_index(docs_dir, outcomes))
     write_audit_json(version_dir / AUDIT_FILE, outcomes)
     if result.critical_failures:
-        raise AuditFailed("; ".join(o.describe() for o in result.critical_failures))
+        raise BlockedByAudit("; ".join(o.describe() for o in result.critical_failures))
     return result
 
 
@@ -152,15 +149,15 @@ def derive_check_columns(tables: dict[str, pl.DataFrame]) -> tuple[dict[str, pl.
 def derive_indicator_checks(frame: pl.DataFrame, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """Differences that must be 0 (cumulative vs running sum, total target vs period targets, rate vs formula) or ≤ 0."""
     # Published tables are sorted by all columns, not by period: order explicitly before the running sum.
-    ordered = frame.sort([*_INDICATOR_GROUP, "period_order"])
+    ordered = frame.sort([*INDICATOR_KEY, "period_order"])
     expected_rate = (pl.col("cumulative_actual") / pl.col("total_target") * 100).round(1)
     cell = ["subproject_id", "indicator_id", "period"]
     return ordered.with_columns(
-        (pl.col("cumulative_actual") - pl.col("actual").cum_sum().over(_INDICATOR_GROUP)).alias("derived_cumulative_minus_running_sum"),
-        (pl.col("total_target") - pl.col("target").fill_null(0).sum().over(_INDICATOR_GROUP)).alias("derived_total_target_minus_period_sum"),
+        (pl.col("cumulative_actual") - pl.col("actual").cum_sum().over(INDICATOR_KEY)).alias("derived_cumulative_minus_running_sum"),
+        (pl.col("total_target") - pl.col("target").fill_null(0).sum().over(INDICATOR_KEY)).alias("derived_total_target_minus_period_sum"),
         (pl.col("achievement_rate_pct") - expected_rate).alias("derived_rate_minus_formula"),
         (pl.col("reported_actual") - pl.col("actual")).alias("derived_reported_minus_actual"),
-        (pl.col("period").n_unique().cast(pl.Int64) - pl.len().over(_INDICATOR_GROUP).cast(pl.Int64)).alias("derived_periods_missing"),
+        (pl.col("period").n_unique().cast(pl.Int64) - pl.len().over(INDICATOR_KEY).cast(pl.Int64)).alias("derived_periods_missing"),
         (pl.col("waived_records") + pl.col("corrected_records") - pl.col("actual")).alias("derived_decided_minus_actual"),
     ).join(count_period_checks(tables.get("reconciliation")), on=cell, how="left").with_columns(
         pl.col("derived_reconciliation_rows").fill_null(0)
@@ -190,12 +187,12 @@ def derive_holdback_checks(frame: pl.DataFrame, tables: dict[str, pl.DataFrame])
     """
     indicators = tables.get("indicators")
     # a duplicated indicator key is the indicators suite's failure: take its smallest count, never multiply rows
-    excluded = (pl.DataFrame(schema={c: pl.String for c in _CELL} | {"excluded_records": pl.Int64}) if indicators is None
-                else indicators.group_by(_CELL).agg(pl.col("excluded_records").min()))
+    excluded = (pl.DataFrame(schema={c: pl.String for c in INDICATOR_CELL} | {"excluded_records": pl.Int64}) if indicators is None
+                else indicators.group_by(INDICATOR_CELL).agg(pl.col("excluded_records").min()))
     return (
-        frame.sort([*_CELL, "rule"])
-        .join(excluded, on=_CELL, how="left", maintain_order="left")
-        .with_columns((pl.col("held_back_records").max().over(_CELL) - pl.col("excluded_records").fill_null(0))
+        frame.sort([*INDICATOR_CELL, "rule"])
+        .join(excluded, on=INDICATOR_CELL, how="left", maintain_order="left")
+        .with_columns((pl.col("held_back_records").max().over(INDICATOR_CELL) - pl.col("excluded_records").fill_null(0))
                       .alias("derived_max_rule_minus_excluded"))
         .drop("excluded_records")
     )

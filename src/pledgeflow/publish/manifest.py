@@ -15,16 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from pledgeflow.errors import ConservationError
 
 MANIFEST_FORMAT = 1
 INPUT_COLUMNS = ("dataset", "source_file", "sha256", "size_bytes")
 COUNT_COLUMNS = ("dataset", "source_file", "rows_read", "rows_valid", "rows_quarantined", "rows_excluded", "file_error")
 # rows_excluded: records a steward's decision keeps out of the indicators on purpose
 _ROW_COUNTS = ("rows_read", "rows_valid", "rows_quarantined", "rows_excluded")
-
-
-class ConservationError(ValueError):
-    """A delivery's rows are not all accounted for as valid or quarantined."""
 
 
 def build_manifest(

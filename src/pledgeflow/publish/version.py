@@ -23,7 +23,6 @@ import io
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -36,15 +35,12 @@ from filelock import FileLock
 from pledgeflow import storage
 from pledgeflow.publish.manifest import write_manifest
 from pledgeflow.privacy import contains_personal_number
+from pledgeflow.errors import BlockedByAudit, PublishError
 
 DUCKDB_FILE = "pledgeflow.duckdb"
 MANIFEST_FILE = "manifest.json"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _TABLE = re.compile(r"^[a-z_][a-z0-9_]*$")
-
-
-class PublishError(RuntimeError):
-    """The new version was not published; `current` still points at the previous one."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +67,8 @@ def publish_version(
     see `publish_remote`.
     """
     if storage.is_remote(curated_dir):
+        from pledgeflow.publish.remote import publish_remote
+
         return publish_remote(str(curated_dir), schemas_dir, version, tables, manifest, audit, keep_versions, extras)
     curated_dir = Path(curated_dir)
     check_names(version, tables)
@@ -102,7 +100,7 @@ def stage_version(
         companions = pool.submit(extras, staging) if extras is not None else None
         try:
             audit_version(staging, Path(schemas_dir) / "curated", audit)
-        except PublishError as failed:
+        except BlockedByAudit as failed:  # a verdict: keep the build for inspection; any other error is a failure
             wait([companions] if companions else [])
             if companions is not None and companions.exception() is not None:
                 failed.add_note(f"writing the companion files failed too: {companions.exception()!r}")
@@ -111,45 +109,6 @@ def stage_version(
         if companions is not None:
             companions.result()  # a failed review pack fails the publish, as before
     return files
-
-
-def publish_remote(
-    location: str, schemas_dir: Path, version: str, tables: dict[str, pl.DataFrame], manifest: dict,
-    audit: Callable[[Path], None] | None, keep_versions: int, extras: Callable[[Path], None] | None,
-) -> PublishResult:
-    """Write-audit-publish to object storage: build and audit locally, upload, then write `CURRENT`.
-
-    The protocol (manifest uploaded last, the `CURRENT` pointer written after it) is in `storage`.
-    """
-    check_names(version, tables)
-    final = f"{location.rstrip('/')}/versions/{version}"
-    with FileLock(storage.local_lock_path(location)), tempfile.TemporaryDirectory(prefix="pledgeflow-") as tmp:
-        if storage.exists(f"{final}/{MANIFEST_FILE}"):
-            raise PublishError(f"version {version!r} already exists; version names are immutable")
-        storage.remove_tree(final)  # an upload that crashed before its manifest: never current, safe to drop
-        staging = Path(tmp) / version
-
-        def reject() -> None:
-            storage.remove_tree(f"{location}/.rejected/{version}")
-            storage.upload_tree(staging, f"{location}/.rejected/{version}")
-
-        files = stage_version(staging, version, tables, manifest, schemas_dir, audit, extras, reject)
-        storage.upload_tree(staging, final, last=MANIFEST_FILE)
-        storage.write_pointer(location, version)
-        prune_remote(location, keep_versions)
-    return PublishResult(version=version, path=final, files=files)
-
-
-def prune_remote(location: str, keep_versions: int) -> list[str]:
-    """`prune_versions` for object storage: newest by manifest time (then name), never the current one."""
-    current = storage.read_pointer(location)
-    root = f"{location.rstrip('/')}/versions"
-    names = sorted(storage.list_folders(root), key=lambda v: (storage.modified_ns(f"{root}/{v}/{MANIFEST_FILE}"), v),
-                   reverse=True)
-    doomed = [v for v in names[max(keep_versions, 1):] if v != current]
-    for name in doomed:
-        storage.remove_tree(f"{root}/{name}")
-    return sorted(doomed)
 
 
 def check_names(version: str, tables: dict[str, pl.DataFrame]) -> None:
@@ -213,23 +172,24 @@ def sha256_file(path: Path) -> str:
 
 
 def audit_version(staging: Path, contracts_dir: Path, audit: Callable[[Path], None] | None) -> None:
-    """Raise PublishError unless every table meets its contract and the extra `audit` passes."""
+    """Raise BlockedByAudit unless every table meets its contract and the extra `audit` passes.
+
+    Only a verdict on the tables is BlockedByAudit; an error of the audit itself (a broken import, a
+    full disk) propagates as it is: the run failed, it was not blocked.
+    """
     tables = {path.stem: pl.read_parquet(path) for path in sorted(staging.glob("*.parquet"))}
     contracts = {path.name.removesuffix(".schema.yaml") for path in contracts_dir.glob("*.schema.yaml")}
     if set(tables) != contracts:
-        raise PublishError(
+        raise BlockedByAudit(
             f"tables do not match the curated contract: missing {sorted(contracts - set(tables))}, "
             f"unknown {sorted(set(tables) - contracts)}"
         )
     problems = [p for name in sorted(tables) for p in contract_problems(name, tables[name], contracts_dir)]
     problems += [p for name in sorted(tables) for p in personal_data_problems(name, tables[name])]
     if problems:
-        raise PublishError("audit failed: " + "; ".join(problems))
+        raise BlockedByAudit("audit failed: " + "; ".join(problems))
     if audit is not None:
-        try:
-            audit(staging)
-        except Exception as exc:
-            raise PublishError(f"audit failed: {exc}") from exc
+        audit(staging)
 
 
 def contract_problems(table: str, frame: pl.DataFrame, contracts_dir: Path) -> list[str]:

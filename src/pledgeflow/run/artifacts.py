@@ -1,7 +1,7 @@
-"""What a run tells people: the contents of its Prefect artifacts, built here without Prefect.
+"""What a run tells people: its log lines about the settled records and its Prefect artifacts.
 
-The flow hands these to `create_markdown_artifact` / `create_table_artifact` /
-`create_link_artifact`; keeping the content here keeps the flow free of logic.
+The contents are built here as plain text and rows; `create_run_artifacts` hands them to Prefect
+(imported there only), so the flow stays free of logic.
 """
 
 from __future__ import annotations
@@ -54,3 +54,27 @@ def file_link(path: str | Path) -> str:
 
 def escape_cell(value: object) -> str:
     return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def log_settled(logger, settled) -> None:
+    """One sentence per dataset and one for the decisions: WARNING where rows were quarantined."""
+    per_dataset = settled.file_counts.group_by("dataset").agg(pl.col("rows_valid", "rows_quarantined", "rows_excluded").sum())
+    for dataset, valid, quarantined, excluded in per_dataset.sort("dataset").iter_rows():
+        log = logger.warning if quarantined else logger.info
+        log("%s: %d valid, %d quarantined, %d excluded by a steward's decision.", dataset, valid, quarantined, excluded)
+    outcomes = settled.decisions.group_by("outcome").len().sort("outcome").rows()
+    said = ", ".join(f"{count} {outcome}" for outcome, count in outcomes) or "none in the ledger"
+    logger.info("Steward decisions: %s.", said)
+
+
+def create_run_artifacts(summary: dict, tables: dict[str, pl.DataFrame]) -> None:
+    """Prefect artifacts: summary, failures by dataset and rule, reconciliation, links to the review pack and docs."""
+    from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+
+    create_markdown_artifact(summary_markdown(summary), key="pledgeflow-run-summary", description="pledgeflow nightly run")
+    create_table_artifact(failures_by_rule(tables["validation_failures"]), key="pledgeflow-failures",
+                          description="Validation failures by dataset, rule and state")
+    create_markdown_artifact(reconciliation_markdown(tables["reconciliation"]), key="pledgeflow-reconciliation",
+                             description="Reconciliation: records vs report and the report's own arithmetic")
+    create_link_artifact(file_link(summary["review_pack"]), link_text="Review pack (검토 자료)", key="pledgeflow-review-pack")
+    create_link_artifact(file_link(summary["data_docs"]), link_text="Data Docs (audit)", key="pledgeflow-data-docs")

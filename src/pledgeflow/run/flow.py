@@ -1,33 +1,42 @@
-"""The nightly Prefect flow: wires tasks to pledgeflow's pipeline nodes, nothing more.
+"""The nightly Prefect flow: the one orchestration layer. Tasks are declared here and nowhere else.
 
-Each task calls one function of `pledgeflow.run.steps`; deliveries are mapped
-one task per batch (a district's folder, split past 64 MB), each file validated
-and cached on its own. A failed task fails the run (every mapped future is
-waited on and checked), and the CLI turns the final state into an exit code.
-Only file-system errors are retried: a data problem does not go away by trying again.
+Each task is a thin wrapper over one stage function (the stages are pure and Prefect-free); deliveries
+are mapped one task per batch (`pledgeflow.run.batches`), each file validated and cached on its own. A
+failed task fails the run: every mapped future is waited on and checked. Only file-system errors are
+retried: a data problem does not go away by trying again.
+
+Verdicts (`pledgeflow.errors.NotPublished`: blocked by data, blocked by the audit, locked) are raised by
+the stage that finds them and travel up unchanged; the flow turns the one it ends with into a Failed
+state with a plain message, and the CLI into an exit code. They are logged as one line, never with a
+traceback; an unexpected error keeps its traceback.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 
 import polars as pl
 from prefect import flow, get_run_logger, task, unmapped
-from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from prefect.futures import wait
 from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from pledgeflow.run import operations
-
-from pledgeflow.run import steps as pipeline
-
-from pledgeflow.run import artifacts as reporting
-from pledgeflow.card.register import ReportError
+from pledgeflow import aggregate, card, ingest, settle
+from pledgeflow.errors import NotPublished
+from pledgeflow.ingest import cache
+from pledgeflow.project import Project
+from pledgeflow.run import artifacts, bookkeeping
+from pledgeflow.run.batches import batch_deliveries
+from pledgeflow.run.lock import run_lock
+from pledgeflow.run.tables import compile_tables, publish_tables
 from pledgeflow.settings import Settings
+
+# Polars already uses every core inside a task: a few files at a time is enough, and bounds memory.
+DEFAULT_TASK_WORKERS = 4
 
 
 def retry_on_io(task, task_run, state) -> bool:
@@ -46,120 +55,88 @@ step = task(cache_policy=NO_CACHE)
 io_step = task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, retry_condition_fn=retry_on_io)
 
 
-@step
-def load_catalog(settings):
-    return pipeline.load_settings_catalog(settings)
-
-
-@io_step
-def find_deliveries(settings, catalog):
-    deliveries = pipeline.find_deliveries(settings, catalog)
-    get_run_logger().info("found %d delivery files", deliveries.height)
+@io_step(task_run_name="discover deliveries")
+def discover(project):
+    deliveries = ingest.discover_deliveries(project.settings.raw_dir, project.catalog)
+    get_run_logger().info("Found %d delivery files under raw/.", deliveries.height)
     return deliveries
 
 
-@io_step
-def load_unchanged(deliveries, settings, context):
+@io_step(task_run_name="reuse unchanged deliveries")
+def reuse_unchanged(deliveries, project, context):
     """One task for every unchanged delivery: reused results cost no task run each."""
-    found = pipeline.load_unchanged(deliveries, settings, context)
-    get_run_logger().info("%d of %d deliveries unchanged: validated results reused", len(found), deliveries.height)
+    found = ingest.load_unchanged(deliveries, project, context)
+    get_run_logger().info("%d of %d deliveries are unchanged: their validated results are reused.", len(found), deliveries.height)
     return found
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, retry_condition_fn=retry_on_io,
-      task_run_name="ingest {folder}")
-def ingest_batch(folder, deliveries, catalog, settings, context):
-    """One folder's deliveries (a district's files); each file is read, validated and cached on its own."""
-    ingested = pipeline.ingest_batch(deliveries, catalog, settings, context)
+@io_step(task_run_name="ingest {name}")
+def ingest_batch(name, deliveries, project, context):
+    """One batch's deliveries (a district's files); each file is read, validated and cached on its own."""
+    ingested = [ingest.ingest_cached(delivery, project, context) for delivery in deliveries]
     logger = get_run_logger()
     for result, _ in ingested:
-        logger.info("%s: read %d, valid %d, quarantined %d%s", result.source_file, result.rows_read,
-                    result.counts["rows_valid"], result.quarantined.height, f" — {result.file_error}" if result.file_error else "")
+        counts = result.counts
+        line = (f"{result.source_file}: read {result.rows_read} rows, {counts['rows_valid']} valid, "
+                f"{counts['rows_quarantined']} quarantined.")
+        if result.file_error:
+            logger.warning("%s The file could not be read: %s", line, result.file_error)
+        elif counts["rows_quarantined"]:
+            logger.warning("%s", line)
+        else:
+            logger.info("%s", line)
     return ingested
 
 
-@step
-def settle_deliveries(results, catalog, settings, run):
-    settled = pipeline.settle_deliveries(results, catalog, settings, run)
-    logger = get_run_logger()
-    per_dataset = settled.file_counts.group_by("dataset").agg(pl.col("rows_valid", "rows_quarantined", "rows_excluded").sum())
-    for dataset, valid, quarantined, excluded in per_dataset.sort("dataset").iter_rows():
-        logger.info("%s: valid %d, quarantined %d, excluded by decision %d", dataset, valid, quarantined, excluded)
-    logger.info("decisions: %s", settled.decisions.group_by("outcome").len().sort("outcome").rows() or "none")
+@step(task_run_name="settle records")
+def settle_records(results, project, as_of):
+    settled = settle.settle_records(results, project, as_of)
+    artifacts.log_settled(get_run_logger(), settled)
+    settle.enforce_thresholds(settled, project.catalog)  # raises BlockedByData past a dataset's limits
     return settled
 
 
-@step
-def check_thresholds(settled, catalog):
-    return pipeline.check_thresholds(settled, catalog)
+@io_step(task_run_name="load the card's register")
+def load_report(project):
+    return card.load_report(project)  # raises ReportError (blocked by its data) when the register is unreadable
 
 
-@io_step
-def read_report(settings, catalog):
-    try:
-        return pipeline.read_report(settings, catalog)
-    except ReportError as unreadable:  # the register needs a person, not a retry or a traceback
-        return unreadable
-
-
-@step
-def compute_indicators(settled, report, catalog):
-    indicators = pipeline.compute_indicators(settled, report, catalog)
-    get_run_logger().info("indicators: %d rows", indicators.height)
+@step(task_run_name="count indicators")
+def count_indicators(settled, report, project):
+    indicators = aggregate.count_indicators(settled, report, project)
+    get_run_logger().info("Counted %d indicator cells.", indicators.height)
     return indicators
 
 
-@step
-def compute_reconciliation(indicators, settled, report, catalog):
-    table = pipeline.compute_reconciliation(indicators, settled, report, catalog)
-    get_run_logger().info("reconciliation: %d checks, %d not matching", table.height, (table["status"] != "match").sum())
+@step(task_run_name="reconcile with the card")
+def reconcile(indicators, settled, report, project):
+    table = card.reconcile_settled(indicators, settled, report, project)
+    off = table.filter(pl.col("status") != "match").height
+    log = get_run_logger().warning if off else get_run_logger().info
+    log("Reconciliation: %d checks, %d not matching the card.", table.height, off)
     return table
 
 
-@step
-def compile_tables(run, settings, settled, indicators, reconciliation, report, catalog, step_seconds, files_reused):
-    return pipeline.compile_tables(run, settings, settled, indicators, reconciliation, report, catalog, step_seconds, files_reused)
+@step(task_run_name="compile curated tables")
+def compile_run_tables(run, project, settled, indicators, reconciliation, report, step_seconds, files_reused):
+    return compile_tables(run, project, settled, indicators, reconciliation, report, step_seconds, files_reused)
 
 
-@step
-def make_manifest(run, deliveries, settled, status, reused):
-    return pipeline.make_manifest(run, deliveries, settled, status, reused)
-
-
-@io_step
-def publish_tables(run, settings, tables, manifest, settled, catalog):
-    try:
-        result = pipeline.publish_tables(run, settings, tables, manifest, settled, catalog)
-    except operations.AuditBlocked as blocked:  # a verdict on the data, not a crash: no traceback
-        return blocked
-    get_run_logger().info("published %s at %s", result.version, result.path)
+@io_step(task_run_name="publish {run.version}")
+def publish(run, project, tables, manifest, settled):
+    result = publish_tables(run, project, tables, manifest, settled)  # raises BlockedByAudit on a failed audit
+    get_run_logger().info("Published %s at %s.", result.version, result.path)
     return result
 
 
-@step
-def prune_cache(settings, keys):
-    pipeline.prune_cache(settings, keys)
+@step(task_run_name="prune the cache")
+def prune_cache(project, keys):
+    cache.prune_results(cache.cache_dir(project), set(keys))
 
 
-@step
+@step(task_run_name="report the run")
 def report_run(summary, tables):
-    """Prefect artifacts: summary, failures by dataset and rule, reconciliation, links to the review pack and docs."""
-    create_markdown_artifact(reporting.summary_markdown(summary), key="pledgeflow-run-summary",
-                             description="pledgeflow nightly run")
-    create_table_artifact(reporting.failures_by_rule(tables["validation_failures"]), key="pledgeflow-failures",
-                          description="Validation failures by dataset, rule and state")
-    create_markdown_artifact(reporting.reconciliation_markdown(tables["reconciliation"]), key="pledgeflow-reconciliation",
-                             description="Reconciliation: records vs report and the report's own arithmetic")
-    create_link_artifact(reporting.file_link(summary["review_pack"]), link_text="Review pack (검토 자료)",
-                         key="pledgeflow-review-pack")
-    create_link_artifact(reporting.file_link(summary["data_docs"]), link_text="Data Docs (audit)",
-                         key="pledgeflow-data-docs")
-
-
-def refuse(verdict: Exception):
-    """End the run Failed with a plain message (a blocked run is a verdict on the data, not a crash)."""
-    get_run_logger().error("%s", verdict)
-    return Failed(message=str(verdict), data=verdict)
+    artifacts.create_run_artifacts(summary, tables)
 
 
 class StepClock:
@@ -177,8 +154,19 @@ class StepClock:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
 
 
-# Polars already uses every core inside a task: a few files at a time is enough, and bounds memory.
-DEFAULT_TASK_WORKERS = 4
+class QuietVerdicts(logging.Filter):
+    """A verdict is one plain line in the log: drop the traceback Prefect attaches to a task's exception."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], NotPublished):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def quiet_verdict_tracebacks() -> None:
+    logger = logging.getLogger("prefect.task_runs")
+    if not any(isinstance(f, QuietVerdicts) for f in logger.filters):
+        logger.addFilter(QuietVerdicts())
 
 
 @flow(name="pledgeflow-nightly", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=DEFAULT_TASK_WORKERS))
@@ -187,57 +175,51 @@ def nightly(root: str | None = None, full: bool = False, wait_seconds: float = 0
 
     full: re-read every delivery even if unchanged; wait_seconds: how long to wait for another run's lock.
     """
+    quiet_verdict_tracebacks()
     settings = Settings.from_root(root)
-    clock = StepClock()
-    with ExitStack() as held:
-        try:
-            held.enter_context(pipeline.hold_run_lock(settings, wait_seconds))
-        except operations.RunInProgress as busy:
-            return refuse(busy)
-        run = pipeline.start_run(settings)
-        try:
-            with clock.step("discover"):
-                catalog = load_catalog(settings)
-                deliveries = find_deliveries(settings, catalog)
-            with clock.step("ingest"):
-                context = pipeline.cache_context(settings)
-                unchanged = {} if full else load_unchanged(deliveries, settings, context)
-                batches = pipeline.batch_deliveries([d for d in deliveries.to_dicts() if d["source_file"] not in unchanged])
-                futures = ingest_batch.map(list(batches), list(batches.values()), catalog=unmapped(catalog),
-                                           settings=unmapped(settings), context=unmapped(context))
-                wait(futures)
-                ingested = [*unchanged.values(), *(pair for f in futures for pair in f.result())]  # raises if a task failed
-                results = [result for result, _ in ingested]
-                reused = sorted(unchanged)
-            with clock.step("settle"):
-                settled = settle_deliveries(results, catalog, settings, run)
-                if breaches := check_thresholds(settled, catalog):
-                    blocked = operations.RunBlocked("; ".join(breaches))
-                    pipeline.fail_run(run, settings, blocked, clock.seconds)
-                    return refuse(blocked)
-            if isinstance(FlowRunContext.get().task_runner, ThreadPoolTaskRunner):  # else publish runs elsewhere
-                pipeline.warm_up_audit()  # counting and reconciling are polars work: they leave the GIL to the import
-            with clock.step("aggregate"):
-                report = read_report(settings, catalog)
-                if isinstance(report, ReportError):
-                    pipeline.fail_run(run, settings, report, clock.seconds)
-                    return refuse(report)
-                indicators = compute_indicators(settled, report, catalog)
-            with clock.step("reconcile"):
-                reconciliation = compute_reconciliation(indicators, settled, report, catalog)
-            with clock.step("publish"):
-                tables = compile_tables(run, settings, settled, indicators, reconciliation, report, catalog,
-                                        clock.seconds, len(reused))
-                manifest = make_manifest(run, deliveries, settled, "published", reused)
-                published = publish_tables(run, settings, tables, manifest, settled, catalog)
-            if isinstance(published, operations.AuditBlocked):
-                pipeline.fail_run(run, settings, published, clock.seconds)
-                return refuse(published)
-            prune_cache(settings, [key for _, key in ingested])
-        except Exception as exc:
-            pipeline.fail_run(run, settings, exc, clock.seconds)
-            raise
-    summary = pipeline.summarise_run(run, settings, settled, tables, published)
+    try:
+        with run_lock(settings.state_dir, wait_seconds):
+            return run_once(Project.load(settings), full)
+    except NotPublished as verdict:
+        get_run_logger().error("Nothing was published: %s", verdict)
+        return Failed(message=str(verdict), data=verdict)
+
+
+def run_once(project: Project, full: bool) -> dict:
+    """One run under the lock: every step, with the run recorded in the history whatever happens."""
+    run, clock = bookkeeping.start_run(project), StepClock()
+    try:
+        with clock.step("discover"):
+            deliveries = discover(project)
+        with clock.step("ingest"):
+            context = cache.project_context(project)
+            unchanged = {} if full else reuse_unchanged(deliveries, project, context)
+            batches = batch_deliveries([d for d in deliveries.to_dicts() if d["source_file"] not in unchanged])
+            futures = ingest_batch.map(list(batches), list(batches.values()), project=unmapped(project),
+                                       context=unmapped(context))
+            wait(futures)
+            ingested = [*unchanged.values(), *(pair for f in futures for pair in f.result())]  # raises if a task failed
+        with clock.step("settle"):
+            settled = settle_records([result for result, _ in ingested], project, run.local_date)
+        if isinstance(FlowRunContext.get().task_runner, ThreadPoolTaskRunner):  # else publish runs elsewhere
+            from pledgeflow.publish.audit import preload_great_expectations
+
+            preload_great_expectations()  # counting and reconciling are polars work: they leave the GIL to the import
+        with clock.step("aggregate"):
+            report = load_report(project)
+            indicators = count_indicators(settled, report, project)
+        with clock.step("reconcile"):
+            reconciliation = reconcile(indicators, settled, report, project)
+        with clock.step("publish"):
+            tables = compile_run_tables(run, project, settled, indicators, reconciliation, report, clock.seconds,
+                                        len(unchanged))
+            manifest = bookkeeping.make_manifest(run, deliveries, settled, "published", sorted(unchanged))
+            published = publish(run, project, tables, manifest, settled)
+        prune_cache(project, [key for _, key in ingested])
+    except BaseException as error:
+        bookkeeping.record_unpublished(run, project, error, clock.seconds)
+        raise
+    summary = bookkeeping.summarise_run(run, project, settled, tables, published.version, published.path)
     report_run(summary, tables)
     return summary
 

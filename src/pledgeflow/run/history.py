@@ -14,12 +14,12 @@ from pathlib import Path
 
 import polars as pl
 
-from pledgeflow.contracts import RUNS_SCHEMA, VALIDATION_FAILURES_SCHEMA, conform
+from pledgeflow.contracts import conform
 
 RUNS_FILE = "runs.parquet"
 
 
-def track_failures(failures: pl.DataFrame, previous: pl.DataFrame | None, run_number: int,
+def track_failures(contract: dict[str, pl.DataType], failures: pl.DataFrame, previous: pl.DataFrame | None, run_number: int,
                    dispositions: pl.DataFrame | None = None, corrected: pl.DataFrame | None = None) -> pl.DataFrame:
     """The curated `validation_failures` table: this run's failures with first_seen_run and state.
 
@@ -45,7 +45,7 @@ def track_failures(failures: pl.DataFrame, previous: pl.DataFrame | None, run_nu
                     .otherwise(pl.lit("persisting"))).alias("state"),
         pl.col("first_seen_run").fill_null(run_number),
     )
-    return conform(tracked, VALIDATION_FAILURES_SCHEMA).sort(["dataset", "source_file", "source_row", "column", "rule"], nulls_last=True)
+    return conform(tracked, contract).sort(["dataset", "source_file", "source_row", "column", "rule"], nulls_last=True)
 
 
 def count_resolved(current: pl.DataFrame, previous: pl.DataFrame | None) -> int:
@@ -55,25 +55,26 @@ def count_resolved(current: pl.DataFrame, previous: pl.DataFrame | None) -> int:
     return previous.select("fingerprint").unique().join(current.select("fingerprint"), on="fingerprint", how="anti").height
 
 
-def read_runs(state_dir: Path) -> pl.DataFrame:
+def read_runs(state_dir: Path, contract: dict[str, pl.DataType]) -> pl.DataFrame:
     path = state_dir / RUNS_FILE
-    return pl.read_parquet(path) if path.exists() else pl.DataFrame(schema=RUNS_SCHEMA)
+    return pl.read_parquet(path) if path.exists() else pl.DataFrame(schema=contract)
 
 
 def next_run_number(state_dir: Path) -> int:
-    runs = read_runs(state_dir)
+    path = state_dir / RUNS_FILE
+    runs = pl.read_parquet(path, columns=["run_number"]) if path.exists() else pl.DataFrame({"run_number": []})
     return int(runs["run_number"].max() or 0) + 1 if runs.height else 1
 
 
-def merge_run(runs: pl.DataFrame, run: dict) -> pl.DataFrame:
+def merge_run(runs: pl.DataFrame, run: dict, contract: dict[str, pl.DataType]) -> pl.DataFrame:
     """The run history with this run's row added or replaced (nothing written)."""
     kept = runs.filter(pl.col("run_number") != run["run_number"])
-    return pl.concat([kept, conform(pl.DataFrame([run]), RUNS_SCHEMA)]).sort("run_number")
+    return pl.concat([kept, conform(pl.DataFrame([run]), contract)]).sort("run_number")
 
 
-def record_run(state_dir: Path, run: dict) -> pl.DataFrame:
+def record_run(state_dir: Path, run: dict, contract: dict[str, pl.DataType]) -> pl.DataFrame:
     """Add or replace this run's row in the stored history and return the history."""
-    updated = merge_run(read_runs(state_dir), run)
+    updated = merge_run(read_runs(state_dir, contract), run, contract)
     write_state(state_dir, RUNS_FILE, updated)
     return updated
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import polars as pl
 
 from pledgeflow.catalog import Catalog, Descriptor
-from pledgeflow.contracts import Rows, as_kind, pick_rows
+from pledgeflow.contracts import Rows, as_kind, pick_rows, record_key
 from pledgeflow.privacy import mask_personal_numbers
-from pledgeflow.ingest.validate import finish_failures, record_key_expr
+from pledgeflow.ingest.validate import finish_failures
 
 ROW_ID = ["source_file", "source_row"]
 CELL_SCHEMA = {"source_file": pl.String, "source_row": pl.Int64, "column": pl.String, "rule": pl.String, "value": pl.String}
@@ -93,7 +93,7 @@ def _without(valid: Rows, cells: pl.DataFrame) -> Rows:
 def _hold(valid: Rows, cells: pl.DataFrame, descriptor: Descriptor, rules: pl.DataFrame) -> tuple[Rows, pl.DataFrame, pl.DataFrame]:
     """(rows kept, rows held with every column, their failures): the held rows are read once, for both."""
     held = pick_rows(valid, cells)
-    keys = held.select(*ROW_ID, "row_digest", record_key_expr(descriptor))
+    keys = held.select(*ROW_ID, "row_digest", record_key(descriptor.record_key))
     located = cells.join(keys, on=ROW_ID, how="left").with_columns(mask_personal_numbers(pl.col("value")).alias("value"))
     return _without(valid, cells), held, finish_failures(located, descriptor, rules)
 

@@ -11,20 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import polars as pl
 
-from pledgeflow.steward import decisions
-
-from pledgeflow.steward import ledger
-
-from pledgeflow.steward import lineage
-from pledgeflow.catalog import Catalog
-from pledgeflow.settle.cross_checks import apply_cross_checks
 from pledgeflow.contracts import Rows
 from pledgeflow.ingest.deliver import DeliveryResult, combine_results
-from pledgeflow.ingest.validate import load_rules, typed_view
+from pledgeflow.ingest.validate import typed_view
+from pledgeflow.project import Project
+from pledgeflow.settle.cross_checks import apply_cross_checks
+from pledgeflow.steward import decisions, ledger, lineage
 
 KEY = ["dataset", "source_file", "source_row"]
 COUNTS_SCHEMA = {  # DeliveryResult.counts, typed even when a run finds no file at all
@@ -49,23 +44,27 @@ class Settled:
     corrected_failures: pl.DataFrame  # failures a correction made go away (listed with state corrected)
 
 
-def settle_records(results: list[DeliveryResult], catalog: Catalog, schemas_dir: Path, key: str,
-                   decisions_dir: Path, as_of: date) -> Settled:
-    """Combine per-file results, apply decisions and cross-checks; counts per file stay exact."""
-    valid, held, failures = combine_results(results, catalog, schemas_dir, key)
+def settle_records(results: list[DeliveryResult], project: Project, as_of: date) -> Settled:
+    """Combine per-file results, apply the decisions in `raw/decisions/` and the cross-checks; counts per file stay exact.
+
+    `as_of` is the run's date in Seoul: a waiver expires by it.
+    """
+    catalog = project.catalog
+    valid, held, failures = combine_results(results, project)
     delivered = {d: pl.concat([r.delivered for r in results if r.dataset == d and r.delivered.width] or
                               [typed_view(held[d], catalog.descriptors[d])]) for d in held}
-    matched = decisions.match_decisions(ledger.load_decisions(decisions_dir, schemas_dir), delivered, valid, as_of)
-    revalidated, corrected = decisions.apply_corrections(delivered, matched, catalog, schemas_dir, key, valid=valid)
+    ledger_rows = ledger.load_decisions(project.settings.raw_dir / "decisions", project)
+    matched = decisions.match_decisions(ledger_rows, delivered, valid, as_of)
+    revalidated, corrected = decisions.apply_corrections(delivered, matched, project, valid=valid)
     merged = decisions.merge_corrections(valid, held, failures, delivered, revalidated)
     # exclusions first, so an excluded record cannot make another one its duplicate; waivers last, so a
     # steward can waive a cross-dataset failure too
     excludes, waives = (matched.filter(pl.col("action") == action) for action in ("exclude", "waive"))
     kept, held_back, excluded, dropped = decisions.apply_waivers_and_exclusions(merged.valid, merged.quarantined, excludes)
-    crossed = apply_cross_checks(kept, catalog, load_rules(schemas_dir))
+    crossed = apply_cross_checks(kept, catalog, project.rules)
     quarantined = {d: pl.concat([held_back[d], crossed.quarantined[d]]) for d in held}
     final_valid, final_held, _, waived = decisions.apply_waivers_and_exclusions(crossed.valid, quarantined, waives)
-    decided = lineage.decision_lineage(matched, corrected, dropped, waived)
+    decided = lineage.decision_lineage(project.contract("decisions"), matched, corrected, dropped, waived)
     return Settled(
         valid=final_valid,
         quarantined=final_held,

@@ -1,1 +1,1 @@
-"""steward stage."""
+"""Steward: the decisions ledger (read, appended), decisions applied with their lineage, and the review pack."""

@@ -18,13 +18,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from pledgeflow.catalog import Catalog
-from pledgeflow.contracts import ROW, Rows, as_kind, pick_rows
+from pledgeflow.contracts import ROW, Rows, as_kind, pick_rows, record_id
 from pledgeflow.steward.ledger import decision_number
+
+if TYPE_CHECKING:
+    from pledgeflow.project import Project
 
 KEY = ["source_file", "source_row"]
 # The curated `decisions` table: one row per decision and what became of it.
@@ -41,7 +43,7 @@ def record_locations(delivered: dict[str, pl.DataFrame], valid: dict[str, Rows])
     parts = [
         frame.lazy().select(pl.lit(dataset).alias("dataset"), pl.col("source_file").alias("found_file"),
                             pl.col("source_row").alias("found_row"),
-                            pl.col("row_digest").str.slice(0, 16).alias("current_record_id"), pl.lit(kind).alias("matched_set"))
+                            record_id(pl.col("row_digest")).alias("current_record_id"), pl.lit(kind).alias("matched_set"))
         .cast(schema)
         for kind, frames in (("quarantined", delivered), ("valid", valid))
         for dataset, frame in sorted(frames.items()) if "row_digest" in frame.lazy().collect_schema()
@@ -126,8 +128,8 @@ class Merged:
     corrected_failures: pl.DataFrame  # failures of corrected records that no longer occur: state `corrected`
 
 
-def apply_corrections(delivered: dict[str, pl.DataFrame], corrections: pl.DataFrame, catalog: Catalog, schemas_dir: Path,
-                      key: str, valid: dict[str, Rows] | None = None) -> tuple[dict, pl.DataFrame]:
+def apply_corrections(delivered: dict[str, pl.DataFrame], corrections: pl.DataFrame, project: Project,
+                      valid: dict[str, Rows] | None = None) -> tuple[dict, pl.DataFrame]:
     """Patch each matched correction into its record's delivered view and re-validate those records.
 
     Returns ({dataset: ValidatedFrame of the patched records}, outcomes[decision_id, outcome, detail]) with
@@ -142,13 +144,13 @@ def apply_corrections(delivered: dict[str, pl.DataFrame], corrections: pl.DataFr
         pl.col("matched_source_row").alias("source_row"), "column", "new_value")
     revalidated, outcomes = {}, [pl.DataFrame(schema=OUTCOME_SCHEMA)]
     for dataset in sorted(set(todo["dataset"].to_list())):
-        mine, descriptor = todo.filter(pl.col("dataset") == dataset), catalog.descriptors[dataset]
+        mine, descriptor = todo.filter(pl.col("dataset") == dataset), project.catalog.descriptors[dataset]
         views = [delivered[dataset].drop(ROW, strict=False).lazy()] if delivered.get(dataset) is not None and delivered[dataset].width else []
         views += [typed_view(pick_rows(valid[dataset], mine), descriptor).lazy()] if valid and dataset in valid else []
         schema = views[0].collect_schema()
         view = pl.concat([v.select(schema.names()).cast(schema) for v in views]).join(
             mine.select(KEY).unique().lazy(), on=KEY, how="semi").collect()
-        checked = validate_frame(patch_view(view, mine), descriptor, catalog, Path(schemas_dir), key)
+        checked = validate_frame(patch_view(view, mine), descriptor, project)
         result = ValidatedFrame(valid=checked.valid.drop(ROW), quarantined=checked.quarantined.drop(ROW),
                                 failures=checked.failures.drop(ROW), delivered=checked.delivered.drop(ROW))
         revalidated[dataset] = result

@@ -10,11 +10,10 @@ from __future__ import annotations
 import polars as pl
 
 from pledgeflow.steward.decisions import OUTCOME_SCHEMA
-from pledgeflow.contracts import DECISIONS_SCHEMA
 from pledgeflow.privacy import mask_personal_numbers
 
-def decision_lineage(matched: pl.DataFrame, *outcomes: pl.DataFrame) -> pl.DataFrame:
-    """The curated `decisions` table (DECISIONS_SCHEMA): one row per decision, its outcome and why.
+def decision_lineage(contract: dict[str, pl.DataType], matched: pl.DataFrame, *outcomes: pl.DataFrame) -> pl.DataFrame:
+    """The curated `decisions` table (its `contract`): one row per decision, its outcome and why.
 
     `matched` is `match_decisions`' result; `outcomes` are those of `apply_corrections` and
     `apply_waivers_and_exclusions` (a later one overrides an earlier one for the same decision).
@@ -34,7 +33,7 @@ def decision_lineage(matched: pl.DataFrame, *outcomes: pl.DataFrame) -> pl.DataF
     )
     return (
         masked.with_columns(*lineage_messages())
-        .select(list(DECISIONS_SCHEMA)).cast(DECISIONS_SCHEMA)
+        .select(list(contract)).cast(contract)
         .sort("decision_id", "ledger_file", "ledger_row", nulls_last=True)
     )
 

@@ -23,7 +23,7 @@ import polars as pl
 import xlsxwriter
 
 from pledgeflow.catalog import Catalog, Descriptor, pseudonym_column
-from pledgeflow.contracts import VALIDATION_FAILURES_SCHEMA, conform
+from pledgeflow.contracts import conform
 from pledgeflow.privacy import mask_personal_numbers
 from pledgeflow.steward.review_html import LIST_SEPARATOR, STATES, Table, write_html
 from pledgeflow.steward.xlsx_frames import FrameSheet, header_frame
@@ -64,9 +64,9 @@ def strip_column_prefix(expr: pl.Expr) -> pl.Expr:
     return expr.str.replace(r"^\[[^\]]*\] ", "")
 
 
-def prepare_failures(failures: pl.DataFrame) -> pl.DataFrame:
+def prepare_failures(failures: pl.DataFrame, contract: dict[str, pl.DataType]) -> pl.DataFrame:
     """The failures in the published contract's shape, in the pack's order."""
-    return conform(failures, VALIDATION_FAILURES_SCHEMA).sort(
+    return conform(failures, contract).sort(
         ["dataset", *RECORD_KEYS, "column", "rule"], nulls_last=True
     )
 
@@ -257,10 +257,10 @@ def write_workbook(path: Path, summary: list[Table], per_dataset: list[Table], r
 
 
 def write_review_pack(folder: Path, failures: pl.DataFrame, delivered: dict[str, pl.DataFrame], catalog: Catalog,
-                      run_id: str, trend: pl.DataFrame | None = None) -> dict[str, Path]:
+                      run_id: str, trend: pl.DataFrame | None = None, *, contract: dict[str, pl.DataType]) -> dict[str, Path]:
     """Write review_pack.xlsx and review_pack.html into `folder`; returns {"xlsx": path, "html": path}."""
     folder.mkdir(parents=True, exist_ok=True)
-    summary, per_dataset = build_tables(prepare_failures(failures), delivered, catalog, trend)
+    summary, per_dataset = build_tables(prepare_failures(failures, contract), delivered, catalog, trend)
     paths = {"xlsx": folder / WORKBOOK_FILE, "html": folder / HTML_FILE}
     write_workbook(paths["xlsx"], summary, per_dataset, run_id)
     write_html(paths["html"], summary, per_dataset, run_id)

@@ -1,14 +1,14 @@
-"""The pipeline's ingest nodes: how deliveries are batched into tasks, and that they validate the same
-whichever engine polars defaults to."""
+"""Ingest batches: how deliveries are grouped into tasks, and that they validate the same whichever engine
+polars defaults to."""
 
 from __future__ import annotations
 
 import polars as pl
 import pytest
 
-from pledgeflow.run.steps import batch_deliveries, find_deliveries, ingest_file
-from pledgeflow.settings import Settings
-from tests.conftest import REPO
+from pledgeflow.ingest import discover_deliveries, ingest_cached
+from pledgeflow.run.batches import batch_deliveries
+from tests.conftest import make_project
 
 
 def delivery(source_file: str, size_bytes: int = 10) -> dict:
@@ -30,7 +30,7 @@ def test_a_districts_files_across_datasets_are_one_batch():
 
 def test_files_at_the_top_of_their_folder_are_one_batch():
     files = [delivery("placements/2019_채용실적.csv"), delivery("job_fairs/2020.csv")]
-    assert names(batch_deliveries(files)) == {"top level": ["job_fairs/2020.csv", "placements/2019_채용실적.csv"]}
+    assert names(batch_deliveries(files)) == {"job_fairs, placements": ["job_fairs/2020.csv", "placements/2019_채용실적.csv"]}
 
 
 def test_a_folder_past_the_batch_size_is_split_and_every_file_is_kept():
@@ -46,7 +46,7 @@ def test_a_folder_past_the_batch_size_is_split_and_every_file_is_kept():
 def test_a_file_larger_than_a_batch_still_gets_a_task():
     files = [delivery("placements/big.csv", size_bytes=500), delivery("placements/small.csv")]
     assert names(batch_deliveries(files, batch_bytes=100)) == {
-        "top level (1/2)": ["placements/big.csv"], "top level (2/2)": ["placements/small.csv"]}
+        "placements (1/2)": ["placements/big.csv"], "placements (2/2)": ["placements/small.csv"]}
 
 
 def test_no_delivery_no_batch():
@@ -54,15 +54,15 @@ def test_no_delivery_no_batch():
 
 
 @pytest.mark.parametrize("engine", ["streaming", "auto"])
-def test_every_bundled_delivery_validates_the_same_on_any_default_engine(catalog, engine):
+def test_every_bundled_delivery_validates_the_same_on_any_default_engine(engine):
     # our own per-file queries name their engine (validation.ENGINE); pandera's collects take the default
-    settings = Settings.from_root(REPO)
-    deliveries = find_deliveries(settings, catalog).to_dicts()
+    project = make_project()
+    deliveries = discover_deliveries(project.settings.raw_dir, project.catalog).to_dicts()
     assert len(deliveries) == 9
 
     def validate_all(engine_name: str) -> list:
         with pl.Config(engine_affinity=engine_name):
-            results = [ingest_file(d, catalog, settings)[0] for d in deliveries]
+            results = [ingest_cached(d, project)[0] for d in deliveries]
         return [(r.valid, r.quarantined, r.failures, r.delivered) for r in results]
 
     for ours, theirs in zip(validate_all("in-memory"), validate_all(engine)):

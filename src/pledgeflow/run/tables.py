@@ -1,0 +1,81 @@
+"""A run's curated tables: compiled from the stages' results and the histories, then published together.
+
+`compile_tables` adds what only a run knows (failure states against the previous version, the failure
+trend, the run's own row in the history); `publish_tables` hands them to write-audit-publish with the
+review pack, and records the histories once the version is current. No Prefect.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from pledgeflow.aggregate import build_holdbacks
+from pledgeflow.card import Report, build_budget_table
+from pledgeflow.project import Project
+from pledgeflow.publish import PublishResult, publish_version, read_current, write_manifest
+from pledgeflow.run import history
+from pledgeflow.run.bookkeeping import RunContext, run_metadata, run_status, run_warnings
+from pledgeflow.settle import Settled
+
+
+def compile_tables(run: RunContext, project: Project, settled: Settled, indicators: pl.DataFrame,
+                   reconciliation: pl.DataFrame, report: Report, step_seconds: dict[str, float],
+                   files_reused: int) -> dict[str, pl.DataFrame]:
+    """The curated tables of this run, with its rows in the run and failure-trend histories (stored at publish)."""
+    settings, catalog = project.settings, project.catalog
+    previous = read_current(settings.curated_dir, "validation_failures")
+    failures = history.track_failures(project.contract("validation_failures"), settled.failures, previous,
+                                      run.run_number, settled.dispositions, settled.corrected_failures)
+    trend = history.merge_trend(history.read_trend(settings.state_dir),
+                                history.count_trend(failures, previous, run.run_number, tuple(catalog.descriptors)))
+    totals = settled.file_counts.select(pl.col("rows_read", "rows_valid", "rows_quarantined").sum())
+    warnings = run_warnings(settled, reconciliation, project)
+    run_row = {
+        **run_metadata(run, step_seconds), "status": run_status(warnings),
+        "message": "; ".join(warnings) or None, "files_read": settled.file_counts.height, "files_reused": files_reused,
+        **totals.row(0, named=True),
+        "mismatches": reconciliation.filter(pl.col("status") != "match").height,
+        "failures_new": failures.filter(pl.col("state") == "new").height,
+        "failures_resolved": history.count_resolved(failures, previous), "version": run.version,
+    }
+    runs = project.contract("runs")
+    return {
+        "indicators": indicators,
+        "indicator_holdbacks": build_holdbacks(settled.quarantined, settled.failures, catalog),
+        "budget": build_budget_table(report, catalog, project.contract("budget")),
+        "reconciliation": reconciliation,
+        "validation_failures": failures,
+        "failure_trend": trend,
+        "decisions": settled.decisions,
+        "runs": history.merge_run(history.read_runs(settings.state_dir, runs), run_row, runs),
+    }
+
+
+def publish_tables(run: RunContext, project: Project, tables: dict[str, pl.DataFrame], manifest: dict,
+                   settled: Settled) -> PublishResult:
+    """Write-audit-publish: the tables, the review pack and Data Docs go live together, or not at all.
+
+    A failed audit raises BlockedByAudit (exit 4); any other error propagates unchanged (exit 1). Either
+    way the previous version stays current.
+    """
+    settings = project.settings
+
+    def extras(staging: Path) -> None:
+        from pledgeflow.steward.review_pack import write_review_pack
+
+        write_review_pack(staging / "review", tables["validation_failures"], settled.delivered, project.catalog,
+                          run.run_id, tables["failure_trend"], contract=project.contract("validation_failures"))
+
+    def audit(staging: Path) -> None:
+        from pledgeflow.publish.audit import audit_version  # Great Expectations is imported here only
+
+        audit_version(staging, settings.suites_dir)
+
+    result = publish_version(settings.curated_dir, settings.schemas_dir, run.version, tables, manifest,
+                             audit=audit, keep_versions=settings.keep_versions, extras=extras)
+    # the histories say "published" only once the version is current
+    history.record_history(settings.state_dir, tables["runs"], tables["failure_trend"])
+    write_manifest(settings.state_dir / "runs" / run.run_id / "manifest.json", manifest | {"outputs": result.files})
+    return result
