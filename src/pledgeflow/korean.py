@@ -25,6 +25,7 @@ NONE_MARKERS = ["-", "–", "—", "－", "‐", "−"]
 # Count units written after a figure ("25명", "3개", "12회", "5건"); longest first.
 UNITS = ("개사", "개소", "명", "개", "회", "건", "곳")
 _D = "[0-9]"  # ASCII digits only: `\d` is Unicode in polars' regex engine
+_YEAR = "(?:19|20)[0-9]{2}"  # four-digit years 1900-2099: "0201. 3. 1." is a typo, not the year 201
 # Well-formed integer digits: plain, or grouped by 3 with commas ("1,233") or spaces ("1 150", also
 # no-break and thin spaces, which NFKC turns into spaces); Excel's whole numbers "12.0" too.
 _GROUPED = rf"{_D}+|{_D}{{1,3}}(?:,{_D}{{3}})+|{_D}{{1,3}}(?: {_D}{{3}})+"
@@ -35,11 +36,11 @@ _RATE = r"^([+-]?[0-9]+(?:\.[0-9]+)?)\s*%$"
 
 # Dates. The year-first forms: "2018. 11. 20.", "'18. 11. 2." (also ‘ ’ quotes), "2018.11.20",
 # "2018-11-20", "2018/11/20", "2021년 5월 3일"; a bare two-digit year only with dots ("18. 11. 2.").
-_YMD = (rf"'?\s*(?P<y>{_D}{{4}})|'\s*(?P<yq>{_D}{{2}})", rf"\s*(?:[./-]|년)\s*(?P<m>{_D}{{1,2}})\s*(?:[./-]|월)\s*(?P<d>{_D}{{1,2}})\s*[.일]?")
+_YMD = (rf"'?\s*(?P<y>{_YEAR})|'\s*(?P<yq>{_D}{{2}})", rf"\s*(?:[./-]|년)\s*(?P<m>{_D}{{1,2}})\s*(?:[./-]|월)\s*(?P<d>{_D}{{1,2}})\s*[.일]?")
 _YMD_SHORT = rf"(?P<ys>{_D}{{2}})\s*\.\s*(?P<ms>{_D}{{1,2}})\s*\.\s*(?P<ds>{_D}{{1,2}})\s*\.?"
 # Korean offices' Excel exports in an English locale: month/day/year, "01/04/2021" is 4 January.
-_MDY = rf"(?P<um>{_D}{{1,2}})\s*/\s*(?P<ud>{_D}{{1,2}})\s*/\s*(?P<uy>{_D}{{4}})"
-_COMPACT = rf"(?P<cy>{_D}{{4}})(?P<cm>{_D}{{2}})(?P<cd>{_D}{{2}})"
+_MDY = rf"(?P<um>{_D}{{1,2}})\s*/\s*(?P<ud>{_D}{{1,2}})\s*/\s*(?P<uy>{_YEAR})"
+_COMPACT = rf"(?P<cy>{_YEAR})(?P<cm>{_D}{{2}})(?P<cd>{_D}{{2}})"
 _WEEKDAYS = "월화수목금토일"  # Monday first, as polars' dt.weekday() (1 = Monday)
 _WEEKDAY = rf"(?:\s*\(\s*(?P<wp>[{_WEEKDAYS}])(?:요일)?\s*\)|\s*(?P<wb>[{_WEEKDAYS}])(?:요일)?)?"
 # A time of day after the date (Excel datetimes read as text): "00:00:00", "T00:00:00", "오전 12:00:00",
