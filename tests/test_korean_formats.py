@@ -297,3 +297,12 @@ def test_none_means_zero_is_for_int_columns_only(tmp_path):
     bad.write_text(text.replace("    type: date\n", "    type: date\n    none_means: zero\n", 1), encoding="utf-8")
     with pytest.raises(ValueError, match="none_means"):
         load_descriptor(bad)
+
+
+def test_a_ledger_timestamp_keeps_its_time_or_is_refused():
+    # parse_date reads "2021-03-02 오후 3:05:00" as that date; a decision's timestamp must not lose its time that way
+    from pledgeflow.ledger import parse_timestamp
+
+    stamps = pl.DataFrame({"v": ["2021-03-02 14:05:00", "2021. 3. 2.", "2021-03-02 오후 3:05:00"]}).select(
+        parse_timestamp(pl.col("v")).dt.convert_time_zone("Asia/Seoul").dt.replace_time_zone(None).alias("v"))["v"].to_list()
+    assert stamps == [dt.datetime(2021, 3, 2, 14, 5), dt.datetime(2021, 3, 2), None]
