@@ -36,7 +36,8 @@ _RATE = r"^([+-]?[0-9]+(?:\.[0-9]+)?)\s*%$"
 
 # Dates. The year-first forms: "2018. 11. 20.", "'18. 11. 2." (also ‘ ’ quotes), "2018.11.20",
 # "2018-11-20", "2018/11/20", "2021년 5월 3일"; a bare two-digit year only with dots ("18. 11. 2.").
-_YMD = (rf"'?\s*(?P<y>{_YEAR})|'\s*(?P<yq>{_D}{{2}})", rf"\s*(?:[./-]|년)\s*(?P<m>{_D}{{1,2}})\s*(?:[./-]|월)\s*(?P<d>{_D}{{1,2}})\s*[.일]?")
+_YMD = (rf"(?:'?\s*(?P<y>{_YEAR})|'\s*(?P<yq>{_D}{{2}}))"
+        rf"\s*(?:[./-]|년)\s*(?P<m>{_D}{{1,2}})\s*(?:[./-]|월)\s*(?P<d>{_D}{{1,2}})\s*[.일]?")
 _YMD_SHORT = rf"(?P<ys>{_D}{{2}})\s*\.\s*(?P<ms>{_D}{{1,2}})\s*\.\s*(?P<ds>{_D}{{1,2}})\s*\.?"
 # Korean offices' Excel exports in an English locale: month/day/year, "01/04/2021" is 4 January.
 _MDY = rf"(?P<um>{_D}{{1,2}})\s*/\s*(?P<ud>{_D}{{1,2}})\s*/\s*(?P<uy>{_YEAR})"
@@ -49,7 +50,7 @@ _TIME = (rf"(?:(?:\s*T\s*|\s+)(?:(?:오전|오후|AM|PM)\s*(?:0?{_D}|1[0-2])|[01
          rf":[0-5]{_D}(?::[0-5]{_D}(?:\.{_D}+)?)?)?")
 # Excel serial day numbers (days since 1899-12-30), a fraction being the time of day
 _SERIAL = rf"(?P<serial>{_D}{{5}})(?:\.{_D}+)?"
-_DATE = (rf"^(?:(?:(?:{_YMD[0]}){_YMD[1]}|{_YMD_SHORT}|{_MDY}|{_COMPACT}){_WEEKDAY}{_TIME}|{_SERIAL})$")
+_DATE = (rf"^(?:(?:{_YMD}|{_YMD_SHORT}|{_MDY}|{_COMPACT}){_WEEKDAY}{_TIME}|{_SERIAL})$")
 # Serials accepted as dates: 1990-01-01 .. 2099-12-31; outside that, an integer typed into a date column
 # by mistake ("12345") is refused rather than read as a day in 1933.
 SERIAL_RANGE = (32874, 73050)
