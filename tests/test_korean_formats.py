@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import re
 import unicodedata
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 
 from pledgeflow import korean
 from pledgeflow.catalog import load_catalog
-from pledgeflow.validation import validate_frame
+from pledgeflow.validation import _parse_cell, validate_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = list(csv.DictReader((ROOT / "tests" / "data" / "korean_corpus.csv").open(encoding="utf-8", newline="")))
@@ -71,10 +72,15 @@ def test_corpus_through_parse_distinct_in_every_engine(engine):
         korean.parse_date(pl.col("d")).alias("d_each"),
         korean.parse_distinct(pl.col("i"), korean.parse_int).alias("i_distinct"),
         korean.parse_int(pl.col("i")).alias("i_each"),
+        # as validation parses a count column whose "-" means zero: value and flag in one struct
+        korean.parse_distinct(pl.col("i"), partial(_parse_cell, parse=korean.parse_int, none_means="zero")).alias("z_distinct"),
+        _parse_cell(pl.col("i"), korean.parse_int, none_means="zero").alias("z_each"),
     ]
     out = frame.select(exprs) if engine == "eager" else frame.lazy().select(exprs).collect(engine=engine)
     assert out["d_distinct"].to_list() == out["d_each"].to_list()
     assert out["i_distinct"].to_list() == out["i_each"].to_list()
+    assert out["z_distinct"].to_list() == out["z_each"].to_list()
+    assert {"value": 0, "invalid": False} in out["z_distinct"].to_list()
     assert out["d_distinct"].null_count() < len(dates) and out["i_distinct"].null_count() < len(dates)
 
 
@@ -303,6 +309,8 @@ def test_a_ledger_timestamp_keeps_its_time_or_is_refused():
     # parse_date reads "2021-03-02 오후 3:05:00" as that date; a decision's timestamp must not lose its time that way
     from pledgeflow.ledger import parse_timestamp
 
-    stamps = pl.DataFrame({"v": ["2021-03-02 14:05:00", "2021. 3. 2.", "2021-03-02 오후 3:05:00"]}).select(
+    stamps = pl.DataFrame({"v": ["2021-03-02 14:05:00", "2021. 3. 2.", "2021-03-02 오후 3:05:00", "2021. 3. 2. 00:00:00",
+                               "2021-03-02 오전 12:00:00"]}).select(
         parse_timestamp(pl.col("v")).dt.convert_time_zone("Asia/Seoul").dt.replace_time_zone(None).alias("v"))["v"].to_list()
-    assert stamps == [dt.datetime(2021, 3, 2, 14, 5), dt.datetime(2021, 3, 2), None]
+    assert stamps == [dt.datetime(2021, 3, 2, 14, 5), dt.datetime(2021, 3, 2), None, dt.datetime(2021, 3, 2),
+                      dt.datetime(2021, 3, 2)]
