@@ -26,9 +26,9 @@ def test_none_markers():
 
 
 def test_parse_int_korean_formats():
-    values = ["1,233", "1,233,456", "12", " 42 ", "12.0", "-", "", None, "0", "-5", "1,9235", "12.5", "abc", "1 233"]
+    values = ["1,233", "1,233,456", "12", " 42 ", "12.0", "-", "", None, "0", "-5", "1,9235", "12.5", "abc", "1 233", "1 23"]
     assert apply(korean.parse_int, values) == [
-        1233, 1233456, 12, 42, 12, None, None, None, 0, -5, None, None, None, None,
+        1233, 1233456, 12, 42, 12, None, None, None, 0, -5, None, None, None, 1233, None,
     ]  # fmt: skip
 
 
@@ -72,6 +72,13 @@ def test_rate_is_malformed():
         ("2018-11-20 00:00:00", dt.date(2018, 11, 20)),  # an Excel date cell read as text
         ("20181120", dt.date(2018, 11, 20)),
         (" 2019. 1. 5 ", dt.date(2019, 1, 5)),
+        ("2018년 11월 20일", dt.date(2018, 11, 20)),
+        ("2018-11-20 13:05:00", dt.date(2018, 11, 20)),  # a time of day does not change the date
+        ("2019-09-02 오후 3:05:00", dt.date(2019, 9, 2)),
+        ("‘21. 8. 2.", dt.date(2021, 8, 2)),
+        ("2019.11.4.(월)", dt.date(2019, 11, 4)),
+        ("01/04/2021", dt.date(2021, 1, 4)),  # month/day/year
+        ("43424.0", dt.date(2018, 11, 20)),  # an Excel serial
     ],
 )
 def test_parse_date_korean_formats(text, expected):
@@ -79,7 +86,8 @@ def test_parse_date_korean_formats(text, expected):
     assert apply(korean.date_is_invalid, [text]) == [False]
 
 
-@pytest.mark.parametrize("text", ["2019. 2. 30.", "2019. 13. 5.", "2022.6.", "2018년 11월 20일", "2018-11-20 13:05:00"])
+@pytest.mark.parametrize("text", ["2019. 2. 30.", "2019. 13. 5.", "2022.6.", "2018년 11월 31일", "2018-11-20 25:05:00",
+                                  "2019.11.4.(화)", "13/04/2021", "18/11/20", "12345"])
 def test_impossible_or_unknown_dates_are_null_and_flagged(text):
     assert apply(korean.parse_date, [text]) == [None]
     assert apply(korean.date_is_invalid, [text]) == [True]

@@ -27,6 +27,10 @@ class ColumnSpec:
     type: str
     required: bool = False
     personal: str | None = None
+    none_means: str = "none"  # what "-" means in the column: "none" (null) or "zero" (counts)
+
+
+NONE_MEANINGS = ("none", "zero")
 
 
 @dataclass(frozen=True)
@@ -181,9 +185,13 @@ def load_descriptor(path: Path) -> Descriptor:
             type=c["type"],
             required=bool(c.get("required", False)),
             personal=c.get("personal"),
+            none_means=c.get("none_means", "none"),
         )
         for c in raw["columns"]
     )
+    for c in columns:
+        if c.none_means not in NONE_MEANINGS or (c.none_means == "zero" and c.type != "int"):
+            raise ValueError(f"{path.name}: column {c.name}: none_means must be one of {NONE_MEANINGS} ('zero' for int columns only)")
     return Descriptor(
         dataset=raw["dataset"],
         title_ko=raw["title_ko"],

@@ -55,7 +55,8 @@ def parse_columns(raw: pl.DataFrame, descriptor: Descriptor, catalog: Catalog, k
     typed: list[pl.Expr] = [pl.col(ROW), pl.col("source_file"), pl.col("source_row"), digest]
     flags: list[tuple[str, str, pl.Expr]] = []
     # numbers and dates are parsed once, in a first step, with their parse-failure flag
-    parsed = {spec.name: korean.parse_distinct(pl.col(spec.name), partial(_parse_cell, parse=PARSERS[spec.type]))
+    parsed = {spec.name: korean.parse_distinct(
+                  pl.col(spec.name), partial(_parse_cell, parse=PARSERS[spec.type], none_means=spec.none_means))
               for spec in descriptor.columns if spec.type in PARSERS and spec.personal != "pseudonymise"}
     for spec in descriptor.columns:
         raw_col = pl.col(spec.name)
@@ -85,9 +86,12 @@ def parse_columns(raw: pl.DataFrame, descriptor: Descriptor, catalog: Catalog, k
     return frame, _flagged_cells(both.select(ROW, *[m.meta.output_name() for m in marks]))
 
 
-def _parse_cell(cell: pl.Expr, parse) -> pl.Expr:
-    # a cell is invalid when it is not "none" and did not parse
+def _parse_cell(cell: pl.Expr, parse, none_means: str = "none") -> pl.Expr:
+    # a cell is invalid when it is not "none" and did not parse; a count column's "-" (Excel's accounting
+    # zero " - ") is 0 when its descriptor says `none_means: zero`, an empty cell stays null
     value = parse(cell)
+    if none_means == "zero":
+        value = pl.when(korean.is_dash(cell)).then(pl.lit(0, dtype=pl.Int64)).otherwise(value)
     return pl.struct(value.alias("value"), (~korean.is_none_marker(cell) & value.is_null()).alias("invalid"))
 
 

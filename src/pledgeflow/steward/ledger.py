@@ -82,7 +82,10 @@ def parse_timestamp(expr: pl.Expr) -> pl.Expr:
     aware = text.str.to_datetime("%Y-%m-%d %H:%M:%S%z", strict=False, time_zone="UTC")
     naive = pl.coalesce(
         *(text.str.to_datetime(f, strict=False) for f in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M")),
-        korean.parse_date(text).cast(pl.Datetime("us")),
+        # a date alone (or at midnight) is midnight; korean.parse_date also reads "… 오후 3:05:00" as the date,
+        # which would lose the time
+        pl.when(~text.str.contains(":") | text.str.contains(r"(?:\s|T)(?:오전\s*12|0?0):00(?::00(?:\.0+)?)?$"))
+        .then(korean.parse_date(text).cast(pl.Datetime("us"))),
     )
     return pl.coalesce(aware, naive_as_seoul(naive)).dt.cast_time_unit("us")
 
