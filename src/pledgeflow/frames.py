@@ -174,6 +174,48 @@ DECISIONS_SCHEMA = {
     "ledger_file": pl.String, "ledger_row": pl.Int64,
 }
 
+# the card's own words (pledgeflow.card_tables): read by the pledge report
+PLEDGES_SCHEMA = {
+    "pledge_id": pl.String,
+    "pledge_no": pl.Int64,
+    "district_ko": pl.String,
+    "title_ko": pl.String,
+    "term_start_date": pl.Date,
+    "term_end_date": pl.Date,
+    "as_of_date": pl.Date,  # the card's 기준일 (latest of its register tables)
+    "implementation_stage_ko": pl.String,  # ticked 이행단계 options, ", "-joined; null when none
+    "source_document": pl.String,
+}
+
+CARD_ATTRIBUTES_SCHEMA = {
+    "pledge_id": pl.String,
+    "option_order": pl.Int64,
+    "attribute_ko": pl.String,
+    "option_ko": pl.String,
+    "selected": pl.Boolean,  # null when the mark is not one the register knows
+    "selected_text": pl.String,
+    "source_ref": pl.String,
+}
+
+CARD_ACTIVITIES_SCHEMA = {
+    "pledge_id": pl.String,
+    "activity_order": pl.Int64,
+    "subproject_id": pl.String,  # null when the card's spelling is unknown to the catalog
+    "activity_kind": pl.String,  # catalog channel id; null for kinds that are not a channel (기업탐방)
+    "activity_kind_ko": pl.String,
+    "activity_name_ko": pl.String,
+    "measure": pl.String,
+    "measure_ko": pl.String,
+    "period": pl.String,  # "total" for 계, else the catalog period
+    "period_text": pl.String,
+    "value": pl.Int64,
+    "value_text": pl.String,  # exactly as printed
+    "unit_ko": pl.String,
+    "note_ko": pl.String,
+    "malformed": pl.Boolean,
+    "source_ref": pl.String,
+}
+
 CURATED_SCHEMAS = {
     "indicators": INDICATORS_SCHEMA,
     "indicator_holdbacks": INDICATOR_HOLDBACKS_SCHEMA,
@@ -183,4 +225,7 @@ CURATED_SCHEMAS = {
     "reconciliation": RECONCILIATION_SCHEMA,
     "validation_failures": VALIDATION_FAILURES_SCHEMA,
     "runs": RUNS_SCHEMA,
+    "pledges": PLEDGES_SCHEMA,
+    "card_attributes": CARD_ATTRIBUTES_SCHEMA,
+    "card_activities": CARD_ACTIVITIES_SCHEMA,
 }

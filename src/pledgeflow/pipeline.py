@@ -18,6 +18,7 @@ import polars as pl
 
 from pledgeflow import cache, history, operations, publish
 from pledgeflow.aggregate import build_holdbacks, build_indicators
+from pledgeflow.card_tables import build_card_tables
 from pledgeflow.catalog import Catalog, load_catalog
 from pledgeflow.frames import pick_rows
 from pledgeflow.ingest import DeliveryResult, process_delivery
@@ -216,6 +217,7 @@ def compile_tables(
         "failure_trend": trend,
         "decisions": settled.decisions,
         "runs": history.merge_run(history.read_runs(settings.state_dir), run_row),
+        **build_card_tables(report, catalog),  # pledges, card_attributes, card_activities: read by the pledge report
     }
 
 
