@@ -37,7 +37,9 @@ def open_version(version_dir: Path) -> duckdb.DuckDBPyConnection:
     else:
         connection = duckdb.connect(":memory:")
         for path in sorted(version_dir.glob("*.parquet")):
-            connection.execute(f"CREATE VIEW {path.stem} AS SELECT * FROM read_parquet(?)", [str(path)])
+            if path.stem.isidentifier():  # table names are snake_case; the path is quoted as an SQL string
+                quoted = str(path).replace("'", "''")
+                connection.execute(f"CREATE VIEW {path.stem} AS SELECT * FROM read_parquet('{quoted}')")
     present = {row[0] for row in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     if missing := sorted(set(TABLES) - present):
         connection.close()
