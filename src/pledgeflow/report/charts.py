@@ -50,7 +50,8 @@ def draw_target_actual(rows: list[dict], chart_id: str, title: str, unit: str, a
         started = as_of is None or row["period_start_date"] <= as_of
         run_target += row["target"] or 0
         run_actual += row["actual"] or 0
-        per_period.append({"기간": period, "구분": series["target"], "값": row["target"] or 0})
+        if row["target"] is not None:  # the card prints "-": no bar, not a zero
+            per_period.append({"기간": period, "구분": series["target"], "값": row["target"]})
         cumulative.append({"기간": period, "구분": "누적 목표 cumulative target", "값": run_target})
         if started:
             per_period.append({"기간": period, "구분": series["actual"], "값": row["actual"] or 0})
