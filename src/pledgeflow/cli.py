@@ -254,7 +254,7 @@ def report(
         raise typer.Exit(2)
     own = current / "report" / "index.html"
     if own.is_file() and out is None and pledge is None and not pdf:
-        console.print(str(own))
+        typer.echo(str(own))  # plain paths, never wrapped: scripts read them
         return
     target = out or settings.state_dir / "reports" / current.resolve().name
     try:
@@ -264,7 +264,7 @@ def report(
         console.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(2) from None
     for path in [pages.index, *pages.pledges.values(), *pages.pdfs.values()]:
-        console.print(str(path))
+        typer.echo(str(path))
 
 
 def read_published(root: Path | None, table: str) -> pl.DataFrame:
