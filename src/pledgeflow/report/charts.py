@@ -58,13 +58,13 @@ def draw_target_actual(rows: list[dict], chart_id: str, title: str, unit: str, a
             cumulative.append({"기간": period, "구분": "누적 실적 cumulative actual", "값": run_actual})
     sort = [r["period_label"] for r in rows]
     colour = alt.Color("구분:N", title=None, scale=alt.Scale(range=SERIES_COLOURS[:2]))
-    bars = alt.Chart(alt.Data(values=per_period), title=alt.Title("기간별 per period", fontSize=12)).mark_bar().encode(
+    bars = alt.Chart(alt.Data(values=per_period), title=alt.Title(f"기간별 per period ({unit})", fontSize=12)).mark_bar().encode(
         x=alt.X("기간:N", sort=sort, title=None, axis=alt.Axis(labelAngle=0)),
-        xOffset=alt.XOffset("구분:N"), y=alt.Y("값:Q", title=unit), color=colour,
+        xOffset=alt.XOffset("구분:N"), y=alt.Y("값:Q", title=None), color=colour,
     ).properties(width=260, height=170)
     labels = bars.mark_text(dy=-5, fontSize=10).encode(text="값:Q", color=alt.value("#222"))
-    lines = alt.Chart(alt.Data(values=cumulative), title=alt.Title("누적 cumulative", fontSize=12)).mark_line(point=True).encode(
-        x=alt.X("기간:N", sort=sort, title=None, axis=alt.Axis(labelAngle=0)), y=alt.Y("값:Q", title=unit),
+    lines = alt.Chart(alt.Data(values=cumulative), title=alt.Title(f"누적 cumulative ({unit})", fontSize=12)).mark_line(point=True).encode(
+        x=alt.X("기간:N", sort=sort, title=None, axis=alt.Axis(labelAngle=0)), y=alt.Y("값:Q", title=None),
         color=alt.Color("구분:N", title=None, scale=alt.Scale(range=SERIES_COLOURS[2:4])),
         strokeDash=alt.StrokeDash("구분:N", title=None),
     ).properties(width=260, height=170)
@@ -81,10 +81,10 @@ def draw_budget(rows: list[dict], chart_id: str, title: str) -> str:
     sort = list(dict.fromkeys(r["period_label"] for r in rows))
     chart = alt.Chart(alt.Data(values=values)).mark_bar().encode(
         x=alt.X("기간:N", sort=sort, title=None, axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("sum(백만원):Q", title="백만원 (million KRW)"),
+        y=alt.Y("sum(백만원):Q", title=None),
         color=alt.Color("재원:N", title="재원 funding source", sort=["구비", "시비", "국비"],
                         scale=alt.Scale(range=SERIES_COLOURS[:3])),
         order=alt.Order("order:Q"),
-    ).properties(width=420, height=170)
+    ).properties(width=420, height=170, title=alt.Title("백만원 million KRW", fontSize=12))
     desc = "; ".join(f"{r['period_label']} {r['funding_source_ko']} {r['amount_million_krw'] or 0}" for r in rows)
     return render_svg(chart, chart_id, title, f"기간별 재원별 소요예산 (budget by period and source, 백만원): {desc}")
