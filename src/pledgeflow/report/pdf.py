@@ -38,6 +38,7 @@ def run_chromium(args: list[str], timeout: float = 120) -> subprocess.CompletedP
 
 def print_pdf(html: Path, pdf: Path) -> Path:
     """`html` printed to `pdf` (A4 from the page's CSS, no header or footer lines)."""
+    pdf.unlink(missing_ok=True)  # a PDF left from an earlier build must not pass for this one
     result = run_chromium(["--no-pdf-header-footer", f"--print-to-pdf={pdf}", html.resolve().as_uri()])
     if not pdf.is_file():
         raise RuntimeError(f"chromium wrote no PDF for {html.name}: {result.stderr[-500:]}")
