@@ -137,3 +137,21 @@ def settle_project(root: Path, key: str | None = None):
     results = [ingest.ingest_cached(d, project)[0] for d in deliveries]
     settled = settle.settle_records(results, project, start_run(project).local_date)
     return project, settled, card.load_report(project)
+
+
+def publish_project(root: Path, key: str | None = None) -> Path:
+    """Every stage of a run over a project folder, without Prefect, up to a published version: curated/current."""
+    from pledgeflow import ingest
+    from pledgeflow.aggregate import count_indicators
+    from pledgeflow.card import reconcile_settled
+    from pledgeflow.run.bookkeeping import make_manifest, start_run
+    from pledgeflow.run.tables import compile_tables, publish_tables
+
+    project, settled, report = settle_project(root, key)
+    run = start_run(project)
+    indicators = count_indicators(settled, report, project)
+    reconciliation = reconcile_settled(indicators, settled, report, project)
+    tables = compile_tables(run, project, settled, indicators, reconciliation, report, {}, 0)
+    deliveries = ingest.discover_deliveries(project.settings.raw_dir, project.catalog)
+    publish_tables(run, project, tables, make_manifest(run, deliveries, settled, "published", []), settled)
+    return project.settings.curated_dir / "current"

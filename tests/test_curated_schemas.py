@@ -236,6 +236,69 @@ def decisions_schema() -> pa.DataFrameSchema:
                               description="Steward decisions and what each run did with them (결정 이력).")
 
 
+def pledges_schema() -> pa.DataFrameSchema:
+    columns = {
+        "pledge_id": text("Pledge (공약) id from the catalog."),
+        "pledge_no": col(pl.Int64, "The pledge's number on the district's card list (공약번호).", checks=[pa.Check.ge(1)]),
+        "district_ko": text("Local government that made the pledge (자치단체), in Korean."),
+        "title_ko": text("The pledge's title as the catalog spells it (공약명)."),
+        "term_start_date": col(pl.Date, "First day of the term the pledge belongs to (임기 시작)."),
+        "term_end_date": col(pl.Date, "Last day of the term (임기 끝)."),
+        "as_of_date": col(pl.Date, "The card's as-of date (기준일): the latest 기준일 of its register tables; null when "
+                          "the register has none.", nullable=True),
+        "implementation_stage_ko": text("The card's ticked 이행단계 options in card order, joined by ', ' (e.g. '여론수렴, "
+                                        "완료(지속)'); null when none is ticked. More than one is a card inconsistency "
+                                        "reported in reconciliation.", nullable=True),
+        "source_document": text("The card the register was keyed from (출처).", nullable=True),
+    }
+    return pa.DataFrameSchema(columns, strict=True, unique=["pledge_id"], name="pledges",
+                              description="One row per pledge of the catalog: number, district, title, term, the card's "
+                                          "as-of date and ticked 이행단계 (pledgeflow.card_tables).")
+
+
+def card_attributes_schema() -> pa.DataFrameSchema:
+    columns = {
+        "pledge_id": text("Pledge (공약) id."),
+        "option_order": col(pl.Int64, "The option's place on the card head (1 = first printed).", checks=[pa.Check.ge(1)]),
+        "attribute_ko": text("The card's ✓ attribute (항목): 임기구분, 사업주체, 신규여부, 사업시기, 예산구분, 이행단계."),
+        "option_ko": text("One printed option of the attribute (선택지)."),
+        "selected": col(pl.Boolean, "True when the option is printed bold / ticked; null when the register's mark is "
+                        "not understood.", nullable=True),
+        "selected_text": text("The mark exactly as keyed (e.g. '○'); null for an empty cell.", nullable=True),
+        "source_ref": text("Register file and line of the figure, e.g. 'raw/reported/attributes.csv:17'."),
+    }
+    return pa.DataFrameSchema(columns, strict=True, unique=["pledge_id", "option_order"], name="card_attributes",
+                              description="Every ✓ option of the card head, ticked or not, as printed "
+                                          "(pledgeflow.card_tables).")
+
+
+def card_activities_schema() -> pa.DataFrameSchema:
+    columns = {
+        "pledge_id": text("Pledge (공약) id."),
+        "activity_order": col(pl.Int64, "The figure's place in the card's 추진실적 text (1 = first printed).",
+                              checks=[pa.Check.ge(1)]),
+        "subproject_id": text("Sub-project (세부사업) id; null when the card's spelling is not in the catalog.", nullable=True),
+        "activity_kind": text("Catalog channel id of the activity kind (e.g. training_course, job_fair); null for kinds "
+                              "that are no channel (기업탐방).", nullable=True),
+        "activity_kind_ko": text("Activity kind as printed (구분): 교육과정, 취업박람회, 기업간담회, 업무협약, 기업탐방 …"),
+        "activity_name_ko": text("Activity name as printed (활동명)."),
+        "measure": text("What the figure counts (trained, hired, participants, firms, events, date, date_range); null "
+                        "when unknown.", nullable=True),
+        "measure_ko": text("The figure's label as keyed (항목), e.g. 교육인원."),
+        "period": text("'total' for the card's 계, else the catalog period ('2018' …); null when unknown.", nullable=True),
+        "period_text": text("The period as printed, e.g. '‘18년' or '계'."),
+        "value": col(pl.Int64, "The number the printed figure reads as; null for dates, periods and '-'.", nullable=True),
+        "value_text": text("The figure exactly as printed, kept verbatim.", nullable=True),
+        "unit_ko": text("Unit as printed (명, 개, 회); null when none.", nullable=True),
+        "note_ko": text("The register's remark (비고), e.g. how the card printed a date.", nullable=True),
+        "malformed": col(pl.Boolean, "True when the printed figure is not a well-formed number or date."),
+        "source_ref": text("Register file and line of the figure, e.g. 'raw/reported/activities.csv:15'."),
+    }
+    return pa.DataFrameSchema(columns, strict=True, unique=["pledge_id", "activity_order"], name="card_activities",
+                              description="The activities the card's 추진실적 text lists (courses, fairs, meetings, "
+                                          "agreements) with their figures as printed (pledgeflow.card_tables).")
+
+
 SCHEMA_BUILDERS = {
     "indicator_holdbacks": indicator_holdbacks_schema,
     "failure_trend": failure_trend_schema,
@@ -245,6 +308,9 @@ SCHEMA_BUILDERS = {
     "reconciliation": reconciliation_schema,
     "validation_failures": validation_failures_schema,
     "runs": runs_schema,
+    "pledges": pledges_schema,
+    "card_attributes": card_attributes_schema,
+    "card_activities": card_activities_schema,
 }
 
 

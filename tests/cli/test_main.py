@@ -49,6 +49,7 @@ STEWARD_COMMANDS = [
     ["reconcile"],
     ["runs"],
     ["review", "list"],
+    ["report"],
 ]
 
 

@@ -25,7 +25,7 @@ SUITES = REPO / "gx"
 
 
 def make_tables() -> dict[str, pl.DataFrame]:
-    """Small tables of all 8 curated tables that meet every expectation: one indicator over two periods,
+    """Small tables of all 11 curated tables that meet every expectation: one indicator over two periods,
     a budget that adds up, two rules holding back records of 2019, and a decisions table whose repeated
     decision_id is on an `invalid` row (which the decisions suite must tolerate)."""
     cells = {"period": ["2018", "2019"], "period_order": [1, 2], "target": [10, 20], "actual": [4, 6],
@@ -73,8 +73,19 @@ def make_tables() -> dict[str, pl.DataFrame]:
     })
     runs = pl.DataFrame({"run_number": [1], "run_id": ["run-000001"], "status": ["completed"], "version": ["v000001"],
                          "started_at": [dt.datetime(2024, 1, 1, 2, tzinfo=dt.UTC)]})
+    pledges = pl.DataFrame({"pledge_id": ["ydp-2018-15"], "pledge_no": [15], "district_ko": ["영등포구"],
+                            "title_ko": ["내 일(job)이 행복한 민·관협력 일자리 창출"], "term_start_date": [dt.date(2018, 7, 1)],
+                            "term_end_date": [dt.date(2022, 6, 30)], "implementation_stage_ko": ["추진중"]})
+    card_attributes = pl.DataFrame({"pledge_id": "ydp-2018-15", "option_order": [1, 2], "attribute_ko": "이행단계",
+                                    "option_ko": ["추진중", "완료(지속)"], "selected": [True, False],
+                                    "source_ref": ["raw/reported/attributes.csv:2", "raw/reported/attributes.csv:3"]})
+    card_activities = pl.DataFrame({"pledge_id": ["ydp-2018-15"], "activity_order": [1], "activity_kind_ko": ["교육과정"],
+                                    "activity_name_ko": ["일반경비 신입과정"], "measure_ko": ["교육인원"], "period_text": ["계"],
+                                    "value": [185], "value_text": ["185"], "malformed": [False],
+                                    "source_ref": ["raw/reported/activities.csv:15"]})
     raw = {"indicators": indicators, "indicator_holdbacks": holdbacks, "budget": budget, "reconciliation": reconciliation,
-           "validation_failures": failures, "failure_trend": trend, "decisions": decisions, "runs": runs}
+           "validation_failures": failures, "failure_trend": trend, "decisions": decisions, "runs": runs,
+           "pledges": pledges, "card_attributes": card_attributes, "card_activities": card_activities}
     return {name: conform(frame, CURATED[name]) for name, frame in raw.items()}
 
 

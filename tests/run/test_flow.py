@@ -16,7 +16,8 @@ pytestmark = pytest.mark.slow
 # edges exclude letters too, so hex digests and pseudonyms never match by accident
 RESIDENT_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{6}-?[1-8]\d{6}(?![0-9A-Za-z])")
 PHONE = re.compile(r"(?<![0-9A-Za-z])01[016789]-?\d{3,4}-?\d{4}(?![0-9A-Za-z])")
-DATA_TABLES = ("indicators", "indicator_holdbacks", "budget", "reconciliation", "validation_failures", "failure_trend", "decisions")
+DATA_TABLES = ("indicators", "indicator_holdbacks", "budget", "reconciliation", "validation_failures", "failure_trend", "decisions",
+               "pledges", "card_attributes", "card_activities")
 
 
 def run_flow(root: Path) -> dict:

@@ -1,7 +1,7 @@
 """The `pledgeflow` command line.
 
-`run` and `serve` start Prefect; `validate`, `failures`, `reconcile`, `runs`
-and `review` are for people (a data steward, an analyst) and never import
+`run` and `serve` start Prefect; `validate`, `failures`, `reconcile`, `runs`,
+`review` and `report` are for people (a data steward, an analyst) and never import
 Prefect or Great Expectations, so they start in a couple of seconds.
 
 Exit codes: 0 published (completed, or completed with warnings); 1 the run failed
@@ -75,6 +75,8 @@ def run(
     summary = state.result()
     print_summary(summary)
     print_indicators(settings)
+    console.print(f"Review pack (steward): [bold]{summary['review_pack']}[/]")
+    console.print(f"Pledge report: [bold]{summary['pledge_report']}[/]", soft_wrap=True)
 
 
 def print_indicators(settings: Settings) -> None:
@@ -239,6 +241,36 @@ def synth(
     info = generate_project(target, settings.root, rows, districts=districts, seed=seed, defect_rate=defect_rate)
     console.print(f"Wrote {len(info['files'])} delivery files into {target}: rows {info['rows']}")
     console.print(f"Run it with: pledgeflow run --root {target}")
+
+
+@app.command()
+def report(
+    pledge: str = typer.Option(None, "--pledge", help="Only this pledge's page (pledge id); the overview lists all"),
+    out: Path = typer.Option(None, "--out", help="Folder to write the pages into (default: state/reports/<version>/)"),
+    pdf: bool = typer.Option(False, "--pdf", help="Also print each pledge page to PDF (A4) with headless Chromium"),
+    root: Path = RootOption,
+) -> None:
+    """The pledge report of the current version: offline HTML pages (overview + one card per pledge)."""
+    from pledgeflow.report import VersionError, build_report  # no Prefect, no Great Expectations
+
+    settings = project_settings(root)
+    current = settings.curated_dir / "current"
+    if not current.is_dir():
+        console.print("[red]Nothing published yet.[/] Run `pledgeflow run` first.")
+        raise typer.Exit(2)
+    own = current / "report" / "index.html"
+    if own.is_file() and out is None and pledge is None and not pdf:
+        typer.echo(str(own))  # plain paths, never wrapped: scripts read them
+        return
+    target = out or settings.state_dir / "reports" / current.resolve().name
+    try:
+        pages = build_report(current, target, pledge=pledge, pdf=pdf,
+                             status_rule=settings.schemas_dir / "report" / "status_rule.yaml")
+    except VersionError as exc:
+        console.print(f"[red]{escape(str(exc))}[/]")
+        raise typer.Exit(2) from None
+    for path in [pages.index, *pages.pledges.values(), *pages.pdfs.values()]:
+        typer.echo(str(path))
 
 
 def read_published(root: Path | None, table: str) -> pl.DataFrame:

@@ -118,6 +118,7 @@ def summarise_run(run: RunContext, project: Project, settled: Settled, tables: d
         "version_path": str(version_path),
         "review_pack": str(curated / "current" / "review" / "review_pack.html"),
         "data_docs": str(curated / "current" / "data_docs" / "index.html"),
+        "pledge_report": str(curated / "current" / "report" / "index.html"),
         "files": settled.file_counts.height,
         "files_reused": this_run["files_reused"],
         "unreadable_files": settled.file_counts.filter(pl.col("file_error").is_not_null()).height,

@@ -13,6 +13,7 @@ import polars as pl
 
 from pledgeflow.aggregate import build_holdbacks
 from pledgeflow.card import Report, build_budget_table
+from pledgeflow.card.tables import build_card_tables
 from pledgeflow.project import Project
 from pledgeflow.publish import PublishResult, publish_version, read_current, write_manifest
 from pledgeflow.run import history
@@ -50,12 +51,13 @@ def compile_tables(run: RunContext, project: Project, settled: Settled, indicato
         "failure_trend": trend,
         "decisions": settled.decisions,
         "runs": history.merge_run(history.read_runs(settings.state_dir, runs), run_row, runs),
+        **build_card_tables(report, catalog, project.contracts),  # pledges, card_attributes, card_activities: the report reads them
     }
 
 
 def publish_tables(run: RunContext, project: Project, tables: dict[str, pl.DataFrame], manifest: dict,
                    settled: Settled) -> PublishResult:
-    """Write-audit-publish: the tables, the review pack and Data Docs go live together, or not at all.
+    """Write-audit-publish: the tables, the review pack, the pledge report and Data Docs go live together, or not at all.
 
     A failed audit raises BlockedByAudit (exit 4); any other error propagates unchanged (exit 1). Either
     way the previous version stays current.
@@ -63,10 +65,13 @@ def publish_tables(run: RunContext, project: Project, tables: dict[str, pl.DataF
     settings = project.settings
 
     def extras(staging: Path) -> None:
+        from pledgeflow.report import build_report
         from pledgeflow.steward.review_pack import write_review_pack
 
         write_review_pack(staging / "review", tables["validation_failures"], settled.delivered, project.catalog,
                           run.run_id, tables["failure_trend"], contract=project.contract("validation_failures"))
+        # the pledge report reads the version's own tables, exactly as a dashboard would
+        build_report(staging, staging / "report", status_rule=settings.schemas_dir / "report" / "status_rule.yaml")
 
     def audit(staging: Path) -> None:
         from pledgeflow.publish.audit import audit_version  # Great Expectations is imported here only
