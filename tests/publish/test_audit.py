@@ -13,11 +13,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pledgeflow.publish import audit
+from pledgeflow.publish import audit, audit_checks
 
 from pledgeflow.publish import version as publish
-from pledgeflow.publish.audit import BlockedByAudit, audit_version
 from pledgeflow.errors import BlockedByAudit
+from pledgeflow.publish.audit import audit_version
 from pledgeflow.contracts import conform
 from tests.conftest import CURATED, REPO, copy_project, has_external_reference, settle_project
 
@@ -134,7 +134,7 @@ def test_a_suite_with_an_unknown_severity_is_refused(tmp_path):
 
 def test_derived_columns_find_a_cumulative_that_is_not_the_running_sum():
     tables = with_column(make_tables(), "indicators", "cumulative_actual", [4, 11])
-    checked, problems = audit.derive_check_columns({n: publish.sort_table(f) for n, f in tables.items()})
+    checked, problems = audit_checks.derive_check_columns({n: publish.sort_table(f) for n, f in tables.items()})
     assert problems == []
     derived = checked["indicators"].sort("period_order")
     assert derived["derived_cumulative_minus_running_sum"].to_list() == [0, 1]
@@ -144,7 +144,7 @@ def test_derived_columns_find_a_cumulative_that_is_not_the_running_sum():
 
 def test_derived_columns_compare_decided_records_with_actual():
     tables = with_column(make_tables(), "indicators", "waived_records", [5, 0])  # 5 waived + 0 corrected of 4 actual
-    derived = audit.derive_indicator_checks(tables["indicators"], tables).sort("period_order")
+    derived = audit_checks.derive_indicator_checks(tables["indicators"], tables).sort("period_order")
     assert derived["derived_decided_minus_actual"].to_list() == [1, -5]
 
 
@@ -153,18 +153,18 @@ def test_derived_columns_find_a_rule_holding_back_more_than_indicators_exclude()
     unseen = tables["indicator_holdbacks"].head(1).with_columns(pl.lit("2020").alias("period"))  # no indicators row
     holdbacks = pl.concat([tables["indicator_holdbacks"], unseen]).with_columns(
         pl.Series("held_back_records", [3, 1, 4]))  # 2019 excludes 2 records
-    derived = audit.derive_holdback_checks(holdbacks, tables)
+    derived = audit_checks.derive_holdback_checks(holdbacks, tables)
     assert derived.select("period", "rule", "derived_max_rule_minus_excluded").rows() == [
         ("2019", "parse_date", 1), ("2019", "str_matches", 1), ("2020", "parse_date", 4)]
     assert derived.columns == [*holdbacks.columns, "derived_max_rule_minus_excluded"]
-    assert audit.derive_holdback_checks(tables["indicator_holdbacks"], tables)["derived_max_rule_minus_excluded"].to_list() == [0, 0]
+    assert audit_checks.derive_holdback_checks(tables["indicator_holdbacks"], tables)["derived_max_rule_minus_excluded"].to_list() == [0, 0]
 
 
 def test_derived_columns_check_budget_totals_against_their_parts():
     budget = make_tables()["budget"].with_columns(
         pl.when((pl.col("subproject_id") == "midcareer") & (pl.col("period") == "total")).then(25)
         .otherwise(pl.col("amount_million_krw")).alias("amount_million_krw"))
-    derived = audit.derive_budget_checks(budget, {})
+    derived = audit_checks.derive_budget_checks(budget, {})
     totals = derived.filter(pl.col("period") == "total").sort("subproject_id", "funding_source")
     assert totals["derived_total_minus_period_sum"].to_list() == [6, 0, 0]
     grand = derived.filter((pl.col("subproject_id") == "total") & (pl.col("funding_source") == "total")).sort("period")
