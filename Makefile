@@ -8,7 +8,7 @@ export UV_PYTHON_DOWNLOADS := never
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: run test install
+.PHONY: run test install test-tools
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv>=0.9"
@@ -17,5 +17,19 @@ install:
 run: install
 	$(UV) run pledgeflow run
 
-test: install
+# What some tests drive besides Python: headless Chromium and CJK fonts (the pledge report's browser tests) and
+# faketime (determinism across days), installed from Debian's packages when missing.
+
+test-tools:
+	@missing=""; command -v chromium >/dev/null 2>&1 || missing="$$missing chromium fonts-noto-cjk"; \
+	command -v faketime >/dev/null 2>&1 || missing="$$missing faketime"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing test tools from Debian's packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  ($$SUDO apt-get install -y --no-install-recommends $$missing >/dev/null 2>&1 || \
+	   ($$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y --no-install-recommends $$missing >/dev/null)) || \
+	  { echo "Could not install$$missing: install them with your package manager, then run make test again."; exit 1; }; \
+	fi
+
+test: install test-tools
 	$(UV) run pytest

@@ -45,6 +45,5 @@ def test_the_benchmark_command_runs_end_to_end_at_a_tiny_size(tmp_path):
     assert figures["floor"]["peak_rss_mb"] > 0 and figures["pipeline_full"]["peak_rss_mb"] > 0
     fixed = figures["fixed"]  # an empty flow after the real flow's and the audit's imports
     assert fixed["gx_import_s"] > 0 and fixed["flow_import_s"] > 0 and fixed["import_s"] < fixed["wall_s"]
-    assert fixed["wall_s"] < figures["pipeline_incremental"]["wall_s"]  # doing nothing costs less than doing little
     assert figures["fixed_share"] == round(fixed["wall_s"] / figures["pipeline_full"]["wall_s"], 3)
     assert not any(Path(tmp_path).glob("p2000/raw/placements/*/2022_추가제출.csv"))  # the added delivery is removed again

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import polars as pl
 
@@ -63,3 +64,50 @@ def test_cache_result_hands_back_the_stored_rows_lazily(tmp_path):
     handle = cache.cache_result(tmp_path, "k1", result)
     assert isinstance(handle.valid, pl.LazyFrame) and handle.counts["rows_valid"] == 2
     assert handle.valid.collect().equals(frame)
+
+
+def test_a_change_to_the_code_that_validates_invalidates_results_and_other_code_does_not(tmp_path):
+    import pledgeflow
+    from pledgeflow.ingest.cache import code_digest
+
+    package = tmp_path / "pledgeflow"
+    shutil.copytree(Path(pledgeflow.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
+    before = code_digest(package)
+    for unrelated in ("cli/main.py", "steward/review_pack.py", "publish/version.py", "run/flow.py"):
+        (package / unrelated).write_text((package / unrelated).read_text() + "\n# a comment\n")
+    assert code_digest.__wrapped__(package) == before  # the CLI, the review pack, publish and the flow shape no result
+    for shaping in ("ingest/read.py", "korean.py"):
+        changed = tmp_path / shaping.replace("/", "_")
+        shutil.copytree(package, changed)
+        (changed / shaping).write_text((changed / shaping).read_text() + "\n# a comment\n")
+        assert code_digest.__wrapped__(changed) != before, shaping
+
+
+def test_a_library_upgrade_invalidates_every_result(tmp_path, monkeypatch):
+    schemas = tmp_path / "schemas"
+    schemas.mkdir()
+    (schemas / "catalog.yaml").write_text("pledges: []\n")
+    before = cache.context_digest(schemas, "key")
+    real = cache.metadata.version
+    monkeypatch.setattr(cache.metadata, "version", lambda name: "99.0.0" if name == "polars" else real(name))
+    assert cache.context_digest(schemas, "key") != before
+
+
+def test_configuration_applied_after_validation_does_not_invalidate_results(tmp_path):
+    schemas = tmp_path / "schemas"
+    (schemas / "curated").mkdir(parents=True)
+    (schemas / "catalog.yaml").write_text("pledges: []\n")
+    before = cache.context_digest(schemas, "key")
+    (schemas / "curated" / "runs.schema.yaml").write_text("columns: {}\n")  # the curated contract shapes no delivery
+    assert cache.context_digest(schemas, "key") == before
+    (schemas / "rules.yaml").write_text("rules: {}\n")  # rule messages are part of a delivery's failures
+    assert cache.context_digest(schemas, "key") != before
+
+
+def test_the_context_of_every_result_covers_the_code_digest(tmp_path, monkeypatch):
+    schemas = tmp_path / "schemas"
+    schemas.mkdir()
+    (schemas / "catalog.yaml").write_text("pledges: []\n")
+    before = cache.context_digest(schemas, "key")
+    monkeypatch.setattr(cache, "code_digest", lambda package=None: "edited ingest code")
+    assert cache.context_digest(schemas, "key") != before

@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from pledgeflow.ingest import deliver as ingest
+from tests.conftest import copy_project
 from tests.run.test_lock import hold_lock_in_another_process
 
 pytestmark = pytest.mark.slow
@@ -33,9 +34,19 @@ def table_bytes(root: Path) -> dict[str, bytes]:
     return {t: (root / "curated/current" / f"{t}.parquet").read_bytes() for t in DATA_TABLES}
 
 
-def test_a_new_delivery_alone_is_read_and_the_output_equals_a_full_run(project, prefect_server, monkeypatch):
-    assert nightly_state(project).is_completed()
-    (project / "raw/placements/2021_추가제출.csv").write_text(NEW_DELIVERY, encoding="utf-8-sig")
+def every_table(root: Path) -> dict[str, pl.DataFrame]:
+    """Every curated table of the current version; the run history without its wall-clock and reuse columns."""
+    current = root / "curated/current"
+    tables = {p.stem: pl.read_parquet(p) for p in sorted(current.glob("*.parquet"))}
+    tables["runs"] = tables["runs"].drop("started_at", "finished_at", "duration_s", "step_seconds_json", "files_reused")
+    return tables
+
+
+def test_a_new_delivery_alone_is_read_and_the_output_equals_a_full_run(project, tmp_path, prefect_server, monkeypatch):
+    full_project = copy_project(tmp_path / "full")
+    for root in (project, full_project):
+        assert nightly_state(root).is_completed()
+        (root / "raw/placements/2021_추가제출.csv").write_text(NEW_DELIVERY, encoding="utf-8-sig")
     reads = []
     original = ingest.read_delivery
     monkeypatch.setattr(ingest, "read_delivery", lambda path, *a, **k: reads.append(Path(path).name) or original(path, *a, **k))
@@ -45,12 +56,17 @@ def test_a_new_delivery_alone_is_read_and_the_output_equals_a_full_run(project, 
     assert incremental.result()["files_reused"] == 9
     manifest = json.loads((project / "curated/current/manifest.json").read_text(encoding="utf-8"))
     assert len(manifest["extra"]["reused_files"]) == 9
-    incremental_tables = table_bytes(project)
 
     reads.clear()
-    assert nightly_state(project, full=True).is_completed() and len(reads) == 10
-    assert table_bytes(project) == incremental_tables
-    indicators = pl.read_parquet(project / "curated/current/indicators.parquet")
+    assert nightly_state(full_project, full=True).is_completed() and len(reads) == 10
+    incremental_tables, full_tables = every_table(project), every_table(full_project)
+    assert sorted(incremental_tables) == sorted(full_tables) and len(full_tables) >= 11
+    for name, frame in full_tables.items():
+        assert incremental_tables[name].equals(frame), name
+    for name in full_tables:
+        if name != "runs":  # the same bytes, not only the same values
+            assert (project / f"curated/current/{name}.parquet").read_bytes() == (full_project / f"curated/current/{name}.parquet").read_bytes(), name
+    indicators = full_tables["indicators"]
     assert indicators.filter(pl.col("period") == "2021")["actual"].sum() == 2
 
 

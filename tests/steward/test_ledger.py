@@ -105,17 +105,20 @@ def test_append_keeps_earlier_bytes_encoding_and_column_order(tmp_path, encoding
     assert added.startswith('"원본, 확인",D-000003,') and added.endswith("hire_date,2019. 3. 2.\r\n")
 
 
-@pytest.mark.parametrize("change", [{"reason": ""}, {"action": "fix"}, {"new_value": "=HYPERLINK(1)"},
-                                    {"reason": "연락처 010-1234-5678"}, {"record_id": "xyz"}])
-def test_append_refuses_bad_decisions_without_writing(tmp_path, change):
+@pytest.mark.parametrize(("change", "said"), [
+    ({"reason": ""}, "a reason is required"), ({"action": "fix"}, "action must be correct|waive|exclude"),
+    ({"new_value": "=HYPERLINK(1)"}, "like an Excel formula"), ({"reason": "연락처 010-1234-5678"}, "looks like a personal number"),
+    ({"record_id": "xyz"}, "record_id must be 16 hex"),
+])
+def test_append_refuses_bad_decisions_without_writing(tmp_path, change, said):
     path = tmp_path / "decisions" / "decisions.csv"
     decision = {"action": "correct", "dataset": "placements", "record_id": "0123456789abcdef", "column": "hire_date",
                 "new_value": "2019. 3. 2.", "decided_by": "김", "reason": "확인"} | change
-    with pytest.raises(LedgerError):
+    with pytest.raises(LedgerError, match=said):
         W.append_decision(path, decision, PROJECT.ledger_descriptor)
     assert not path.exists()
 
 
 def test_append_refuses_an_excel_ledger(tmp_path):
-    with pytest.raises(LedgerError):
+    with pytest.raises(LedgerError, match="CSV ledger only"):
         W.append_decision(tmp_path / "decisions.xlsx", {}, PROJECT.ledger_descriptor)

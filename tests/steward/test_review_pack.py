@@ -238,3 +238,11 @@ def test_a_dataset_sheet_past_excels_rows_ends_with_a_note_and_the_html_keeps_ev
     book.close()
     rows = list(openpyxl.load_workbook(tmp_path / "pack.xlsx")["placements"].iter_rows(values_only=True))
     assert [r[0] for r in rows[2:9]] == list(range(7)) and "13 more" in rows[9][0]
+    from pledgeflow.steward.review_html import write_html
+
+    write_html(tmp_path / "pack.html", [], [table.__class__(table.title_ko, table.title_en,
+                                                            table.frame.with_columns(states=pl.lit("new"), rules=pl.lit("x")),
+                                                            table.headers + (("상태", "states"), ("규칙들", "rules")))], "r")
+    page = (tmp_path / "pack.html").read_text(encoding="utf-8")
+    shown = [int(cell) for cell in re.findall(r'<tr data-rules="x" data-states="new"><td class="n">(\d+)</td>', page)]
+    assert shown == list(range(20))  # the page is not cut at the sheet's row limit

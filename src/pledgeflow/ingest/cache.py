@@ -54,9 +54,9 @@ def tree_digest(folder: Path, pattern: str = "*", skip: tuple[str, ...] = ()) ->
 
 
 @cache
-def code_digest() -> str:
-    """Digest of the source that shapes a delivery's validated result (`RESULT_CODE`)."""
-    package = Path(pledgeflow.__file__).parent
+def code_digest(package: Path | None = None) -> str:
+    """Digest of the source that shapes a delivery's validated result (`RESULT_CODE` of the installed package)."""
+    package = Path(package or Path(pledgeflow.__file__).parent)
     digest = hashlib.sha256()
     for name in RESULT_CODE:
         path = package / name
