@@ -119,3 +119,15 @@ def test_combine_results_concatenates_per_dataset_in_file_order(tmp_path):
     assert held["training_cohorts"].select("source_file", "source_row").rows() == [("training_cohorts/a.csv", 3)]
     assert valid["placements"].is_empty() and "person_id" in valid["placements"].columns
     assert failures["source_file"].to_list() == ["training_cohorts/a.csv", "training_cohorts/c.csv"]
+
+
+def test_a_file_level_failure_never_echoes_a_personal_number_from_its_message():
+    from pledgeflow.errors import DeliveryError
+    from pledgeflow.ingest.deliver import unreadable_delivery
+
+    error = DeliveryError("placements/홍길동 850115-2345678.csv", "연락처 010-1234-5678 행을 읽을 수 없습니다.",
+                          "Cannot read the row of 010-1234-5678 (850115-2345678).")
+    result = unreadable_delivery("placements", "placements/a.csv", error, make_project(key=KEY))
+    echoed = " ".join([result.file_error, *result.failures.select("message_ko", "message_en").row(0)])
+    assert "010-1234-5678" not in echoed and "2345678" not in echoed
+    assert "***-****-****" in echoed and "******-*******" in echoed
