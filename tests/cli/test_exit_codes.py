@@ -14,10 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pledgeflow.errors import (
-    EXIT_AUDIT, EXIT_BLOCKED, EXIT_BUSY, EXIT_FAILED, BlockedByAudit, BlockedByData, PublishError, ReportError, RunLocked,
-    exit_code_of,
-)
+from pledgeflow.errors import EXIT_AUDIT, EXIT_BLOCKED, EXIT_BUSY, EXIT_FAILED
 from tests.conftest import copy_project
 from tests.run.test_lock import hold_lock_in_another_process
 
@@ -103,11 +100,3 @@ def test_bad_usage_exits_2_before_anything_starts(tmp_path):
     done = subprocess.run([sys.executable, "-m", "pledgeflow.cli.main", "run", "--root", str(copy_project(tmp_path / "p")),
                            "--task-runner", "nope"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
     assert done.returncode == 2 and "Traceback" not in done.stdout, done.stdout
-
-
-@pytest.mark.parametrize(("error", "code"), [
-    (BlockedByData("x"), 3), (ReportError("reported/a.csv", "가", "a"), 3), (BlockedByAudit("x"), 4), (RunLocked("x"), 5),
-    (PublishError("version 'v000001' already exists"), 1), (ImportError("gx"), 1), (OSError(28, "No space left on device"), 1),
-])
-def test_every_error_maps_to_its_documented_exit_code(error, code):
-    assert exit_code_of(error) == code
