@@ -135,7 +135,7 @@ def test_a_suite_with_an_unknown_severity_is_refused(tmp_path):
 def test_derived_columns_find_a_cumulative_that_is_not_the_running_sum():
     tables = with_column(make_tables(), "indicators", "cumulative_actual", [4, 11])
     checked, problems = audit_checks.derive_check_columns({n: publish.sort_table(f) for n, f in tables.items()})
-    assert problems == []
+    assert problems == {}
     derived = checked["indicators"].sort("period_order")
     assert derived["derived_cumulative_minus_running_sum"].to_list() == [0, 1]
     assert derived["derived_total_target_minus_period_sum"].to_list() == [0, 0]

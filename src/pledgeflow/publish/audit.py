@@ -89,7 +89,8 @@ def audit_version(version_dir: Path, suites_dir: Path) -> AuditResult:
     version_dir = Path(version_dir)
     suites = load_suites(suites_dir)
     tables = {path.stem: pl.read_parquet(path) for path in sorted(version_dir.glob("*.parquet"))}
-    checked, problems = derive_check_columns(tables)
+    checked, broken = derive_check_columns(tables)
+    problems = [Outcome(name, "derive_check_columns", {}, "critical", False, error=error) for name, error in sorted(broken.items())]
     docs_dir = version_dir / DOCS_DIR
     outcomes = problems + coverage_outcomes(tables, suites) + run_suites(checked, suites, docs_dir, version_dir.name)
     make_docs_offline(docs_dir)

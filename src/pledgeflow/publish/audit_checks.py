@@ -7,30 +7,24 @@ like any column. A table whose derivation breaks becomes a critical outcome of t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import polars as pl
 
 from pledgeflow.contracts import INDICATOR_CELL, INDICATOR_KEY
 
-if TYPE_CHECKING:
-    from pledgeflow.publish.audit import Outcome
-
 BUDGET_KEY = ["pledge_id", "subproject_id", "funding_source", "period"]
 
 
-def derive_check_columns(tables: dict[str, pl.DataFrame]) -> tuple[dict[str, pl.DataFrame], list[Outcome]]:
-    """Each table with its `derived_*` columns; a table whose derivation breaks becomes a critical outcome."""
-    from pledgeflow.publish.audit import Outcome  # the audit's own outcome type: imported when the audit runs
-
+def derive_check_columns(tables: dict[str, pl.DataFrame]) -> tuple[dict[str, pl.DataFrame], dict[str, str]]:
+    """Each table with its `derived_*` columns, and table -> error for a table whose derivation breaks (the audit makes
+    that a critical outcome)."""
     derivations = {"indicators": derive_indicator_checks, "budget": derive_budget_checks,
                    "indicator_holdbacks": derive_holdback_checks}
-    checked, problems = {}, []
+    checked, problems = {}, {}
     for name, frame in tables.items():
         try:
             checked[name] = derivations[name](frame, tables) if name in derivations else frame
         except pl.exceptions.PolarsError as exc:
-            problems.append(Outcome(name, "derive_check_columns", {}, "critical", False, error=type(exc).__name__))
+            problems[name] = type(exc).__name__
     return checked, problems
 
 
