@@ -292,7 +292,6 @@ def test_tables_of_a_real_pipeline_run_pass(tmp_path):
     from pledgeflow.card import reconcile_settled
     from pledgeflow.run.bookkeeping import start_run
     from pledgeflow.run.tables import compile_tables
-    from pledgeflow.settle import settle_records
 
     root = copy_project(tmp_path / "p")  # compile_tables writes under its state_dir
     project, first, report = settle_project(root)

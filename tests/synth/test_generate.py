@@ -11,7 +11,6 @@ import pytest
 from pledgeflow.catalog import load_catalog
 from pledgeflow.ingest.deliver import process_delivery
 from pledgeflow.ingest.read import discover_deliveries, read_delivery
-from pledgeflow.settings import DEVELOPMENT_PSEUDONYM_KEY
 from pledgeflow.synth.generate import add_delivery, generate_project, plan_districts
 from tests.conftest import REPO, make_project, tree_digest
 
