@@ -26,6 +26,8 @@ def render_svg(chart: alt.TopLevelMixin, chart_id: str, title: str, description:
     svg = vl_convert.vegalite_to_svg(spec)
     svg = re.sub(r'\s+xmlns(:\w+)?="[^"]*"', "", svg, count=2)
     svg = re.sub(r'\s+xlink:href="[^"]*"', "", svg)
+    # coordinates to 2 decimals: a smaller page, and no 10-digit runs that read like a phone number to a leak scan
+    svg = re.sub(r"(\d\.\d{2})\d+", r"\1", svg)
     head = (f'<svg role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" id="{chart_id}" '
             'style="max-width:100%;height:auto" ')
     body = f'<title id="{chart_id}-title">{escape_text(title)}</title><desc id="{chart_id}-desc">{escape_text(description)}</desc>'
