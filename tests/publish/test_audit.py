@@ -46,6 +46,7 @@ def make_tables() -> dict[str, pl.DataFrame]:
         "funding_source_ko": ["계", "계", "계", "계", "구비", "구비"],
         "period": ["2018", "total", "2018", "total", "2018", "total"],
         "amount_million_krw": [19, 19, 19, 19, 19, 19], "amount_text": "19",
+        "row_kind": ["leaf", "subtotal", "subtotal", "total", "subtotal", "subtotal"],
     })
     reconciliation = pl.DataFrame({
         "check_id": [f"records_vs_report/period_actual/indicators/midcareer/jobs_created/{p}" for p in ("2018", "2019")]
@@ -54,6 +55,7 @@ def make_tables() -> dict[str, pl.DataFrame]:
         "rule": ["period_actual", "period_actual", "target_periods_sum"],
         "subject": ["indicators/midcareer/jobs_created", "indicators/midcareer/jobs_created", "targets/midcareer"],
         "period": ["2018", "2019", "total"], "status": "match", "message_ko": "일치", "message_en": "match",
+        "value_kind": "count",
     })
     failures = pl.DataFrame({
         "dataset": "placements", "source_file": "placements/2019.csv", "source_row": 5, "record_key": "p_0123abcd|2019-03-02",
