@@ -26,6 +26,9 @@ class Settings:
     suites_dir: Path  # Great Expectations suites (gx/expectations/*.json): the audit step of publish
     pseudonym_key: str = DEVELOPMENT_PSEUDONYM_KEY
     keep_versions: int = 10
+    # Where operators' browsers reach curated/ (a web server or bucket over it), e.g. https://intra/pledgeflow/curated.
+    # Unset: Prefect artifacts carry no links (a file:// path on the server's disk opens nowhere else).
+    curated_url: str | None = None
 
     @classmethod
     def from_root(cls, root: str | Path | None = None, **overrides: object) -> "Settings":
@@ -39,6 +42,7 @@ class Settings:
             state_dir=base / "state",
             suites_dir=base / "gx",
             pseudonym_key=os.environ.get("PLEDGEFLOW_PSEUDONYM_KEY", DEVELOPMENT_PSEUDONYM_KEY),
+            curated_url=(os.environ.get("PLEDGEFLOW_CURATED_URL") or "").rstrip("/") or None,
         )
         return replace(settings, **overrides) if overrides else settings
 

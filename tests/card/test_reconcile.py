@@ -17,6 +17,7 @@ from pledgeflow.card.reconcile import (
     check_report_format,
     reconcile_all,
     reconcile_records,
+    reconcile_settled,
 )
 from tests.conftest import CURATED, copy_project, settle_project
 from tests.card.test_self_checks import row, small_report
@@ -224,3 +225,18 @@ def test_reconcile_all_is_deterministic_and_keeps_the_contract(report, catalog):
 def test_self_checks_are_still_importable_from_reconcile():
     assert (check_report_arithmetic, check_report_format, check_report_consistency) == (
         report_checks.check_report_arithmetic, report_checks.check_report_format, report_checks.check_report_consistency)
+
+
+def test_every_rule_says_what_it_measures_and_counts_are_integers(bundled):
+    project, settled, card = bundled
+    table = reconcile_settled(count_indicators(settled, card, project), settled, card, project)
+    assert table.schema["expected_count"] == pl.Int64 and table.schema["observed_count"] == pl.Int64
+    unclassified = set(table.filter(pl.col("value_kind") == report_checks.OTHER_KIND)["rule"])
+    assert unclassified <= {"number_well_formed", "subproject_known"}  # a figure as read, or no figure
+    counts = table.filter(pl.col("value_kind") == "count")
+    assert counts.height > 20 and counts.filter(pl.col("expected").is_not_null())["expected_count"].null_count() == 0
+    assert (counts["expected_count"].cast(pl.Float64) == counts["expected"]).all()
+    assert (counts["difference_count"] == counts["observed_count"] - counts["expected_count"]).all()
+    others = table.filter(pl.col("value_kind") != "count")
+    assert others.select(pl.col("expected_count", "observed_count", "difference_count").null_count().sum()).row(0) == (others.height,) * 3
+    assert set(table.filter(pl.col("rule").str.starts_with("rate_"))["value_kind"]) == {"rate_pct"}

@@ -46,6 +46,7 @@ def make_tables() -> dict[str, pl.DataFrame]:
         "funding_source_ko": ["계", "계", "계", "계", "구비", "구비"],
         "period": ["2018", "total", "2018", "total", "2018", "total"],
         "amount_million_krw": [19, 19, 19, 19, 19, 19], "amount_text": "19",
+        "row_kind": ["leaf", "subtotal", "subtotal", "total", "subtotal", "subtotal"],
     })
     reconciliation = pl.DataFrame({
         "check_id": [f"records_vs_report/period_actual/indicators/midcareer/jobs_created/{p}" for p in ("2018", "2019")]
@@ -54,6 +55,7 @@ def make_tables() -> dict[str, pl.DataFrame]:
         "rule": ["period_actual", "period_actual", "target_periods_sum"],
         "subject": ["indicators/midcareer/jobs_created", "indicators/midcareer/jobs_created", "targets/midcareer"],
         "period": ["2018", "2019", "total"], "status": "match", "message_ko": "일치", "message_en": "match",
+        "value_kind": "count",
     })
     failures = pl.DataFrame({
         "dataset": "placements", "source_file": "placements/2019.csv", "source_row": 5, "record_key": "p_0123abcd|2019-03-02",
@@ -170,6 +172,12 @@ def test_derived_columns_check_budget_totals_against_their_parts():
     grand = derived.filter((pl.col("subproject_id") == "total") & (pl.col("funding_source") == "total")).sort("period")
     assert grand["derived_total_minus_source_sum"].to_list() == [0, 0]
     assert grand["derived_total_minus_subproject_sum"].to_list() == [0, -6]
+    # the grand total against what a dashboard's SUM over leaf rows gives (the midcareer 2018 leaf: 19)
+    assert derived.filter(pl.col("row_kind") == "total")["derived_total_minus_leaf_sum"].to_list() == [0]
+    assert derived.filter(pl.col("row_kind") != "total")["derived_total_minus_leaf_sum"].null_count() == derived.height - 1
+    off = audit.derive_budget_checks(budget.with_columns(pl.when(pl.col("row_kind") == "leaf").then(20)
+                                                         .otherwise(pl.col("amount_million_krw")).alias("amount_million_krw")), {})
+    assert off.filter(pl.col("row_kind") == "total")["derived_total_minus_leaf_sum"].to_list() == [-1]
 
 
 # ---- with Great Expectations (each audit ~1-3 s after a one-off 6-7 s import) ------------------------------

@@ -88,7 +88,7 @@ def test_manifest_lists_sha256_of_every_output_file(tmp_path):
     manifest = json.loads((result.path / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["files"] == result.files
     assert manifest["version"] == "v1" and manifest["run_number"] == 1
-    expected = {f"{t}.parquet" for t in CURATED} | {"pledgeflow.duckdb"}
+    expected = {f"{t}.parquet" for t in CURATED} | {"pledgeflow.duckdb", "data_dictionary.md", "data_dictionary.html"}
     assert set(result.files) == expected
     assert result.files["runs.parquet"] == publish.sha256_file(result.path / "runs.parquet")
 
@@ -193,11 +193,11 @@ def test_crash_mid_write_keeps_previous_version_and_next_publish_recovers(tmp_pa
     real_write = publish.write_table_parquet
     calls = []
 
-    def crash_after_first(frame, path):
+    def crash_after_first(frame, path, *doc):
         if calls:
             raise OSError("disk full")
         calls.append(path)
-        real_write(frame, path)
+        real_write(frame, path, *doc)
 
     monkeypatch.setattr(publish, "write_table_parquet", crash_after_first)
     with pytest.raises(OSError, match="disk full"):
@@ -256,3 +256,42 @@ def test_prune_keeps_newest_versions(tmp_path):
 def test_nothing_published_yet(tmp_path):
     assert current_version(tmp_path) is None
     assert read_current(tmp_path, "indicators") is None
+
+
+def test_every_published_file_is_world_readable_whatever_the_umask(tmp_path):
+    import os
+
+    previous = os.umask(0o077)  # a locked-down service account; mkstemp's 0600 for manifest.json regardless
+    try:
+        result = publish_tables(tmp_path, "v1", extras=lambda staging: (staging / "review").mkdir())
+    finally:
+        os.umask(previous)
+    modes = {p.relative_to(result.path).as_posix(): p.stat().st_mode & 0o777 for p in result.path.rglob("*")}
+    assert modes["manifest.json"] == 0o644 and modes["review"] == 0o755
+    assert {m for name, m in modes.items() if name != "review"} == {0o644}
+    assert result.path.stat().st_mode & 0o777 == 0o755
+
+
+def test_tables_carry_their_contract_descriptions_in_parquet_and_duckdb(tmp_path):
+    import pyarrow.parquet as pq
+
+    from pledgeflow.contracts import describe_contract
+
+    result = publish_tables(tmp_path, "v1", make_tables(3))
+    described = describe_contract(SCHEMAS_DIR / "curated" / "budget.schema.yaml")
+    schema = pq.read_schema(result.path / "budget.parquet")
+    assert {f.name: f.metadata[b"description"].decode() for f in schema} == described
+    assert pq.ParquetFile(result.path / "budget.parquet").metadata.metadata[b"pledgeflow.table"] == b"budget"
+    with duckdb.connect(str(result.path / "pledgeflow.duckdb"), read_only=True) as con:
+        comments = dict(con.execute("SELECT column_name, comment FROM duckdb_columns() WHERE table_name = 'budget'").fetchall())
+        (table_comment,) = con.execute("SELECT comment FROM duckdb_tables() WHERE table_name = 'reconciliation'").fetchone()
+    assert comments == described and table_comment.startswith("Every check of records against the report")
+    assert "record_id" in (result.path / "data_dictionary.md").read_text(encoding="utf-8")
+    assert {"data_dictionary.md", "data_dictionary.html"} <= set(result.files)
+
+
+def test_duckdb_file_is_written_in_the_storage_format_duckdb_1_reads(tmp_path):
+    result = publish_tables(tmp_path, "v1")
+    with duckdb.connect(str(result.path / "pledgeflow.duckdb"), read_only=True) as con:
+        (storage,) = con.execute("SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = 'pledgeflow'").fetchone()
+    assert storage == "v1.0.0+"  # opened by a real DuckDB 1.1 in tests/publish/test_duckdb_compat.py (slow)

@@ -34,3 +34,19 @@ def test_serve_and_prefect_deploy_share_one_schedule():
 
     # prefect deploy loads the packaged flow itself, not a copy of it
     assert load_flow_from_entrypoint(deployment["entrypoint"], use_placeholder_flow=False) is nightly
+
+
+def test_serve_registers_the_deployment_prefect_deploy_reads_from_prefect_yaml(tmp_path):
+    """Both schedule paths: the deployment `pledgeflow serve` builds has prefect.yaml's fields, root pinned."""
+    from pledgeflow.run.deployment import serve_options
+    from pledgeflow.run.flow import nightly
+
+    declared = nightly_deployment()  # what `prefect deploy` registers
+    served = nightly.to_deployment(**serve_options(tmp_path))  # what `pledgeflow serve` registers
+    assert served.name == declared["name"]
+    assert served.description == declared["description"]
+    assert sorted(served.tags) == sorted(declared["tags"])
+    assert served.parameters == {**declared["parameters"], "root": str(tmp_path)}
+    assert served.parameters["wait_seconds"] == 600
+    schedules = [(s.schedule.cron, s.schedule.timezone, s.active) for s in served.schedules]
+    assert schedules == [(s["cron"], s["timezone"], s["active"]) for s in declared["schedules"]]

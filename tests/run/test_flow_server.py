@@ -99,6 +99,9 @@ def find_deployment(api: str) -> dict | None:
 def test_the_served_deployment_is_scheduled_for_two_in_seoul(served):
     schedules = httpx.get(f"{served['api']}/deployments/{served['deployment']['id']}/schedules", timeout=5).json()
     assert [(s["schedule"]["cron"], s["schedule"]["timezone"], s["active"]) for s in schedules] == [("0 2 * * *", "Asia/Seoul", True)]
+    # the parameters and description of prefect.yaml, as `prefect deploy` registers them
+    assert served["deployment"]["parameters"]["wait_seconds"] == 600
+    assert served["deployment"]["description"].startswith("Ingest, validate, reconcile and publish")
 
 
 def test_a_run_triggered_through_the_api_completes_and_leaves_its_artifacts(served):
@@ -119,9 +122,12 @@ def test_a_run_triggered_through_the_api_completes_and_leaves_its_artifacts(serv
 
     state = wait_for(finished, 240, "the triggered flow run")
     assert state["type"] == "COMPLETED", (served["home"] / "serve.log").read_text()[-4000:]
+    # the bundled deliveries have planted defects: the UI shows a run with warnings, and which
+    assert state["name"] == "CompletedWithWarnings" and "rows quarantined" in state["message"]
     artifacts = httpx.post(f"{api}/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [run["id"]]}}}, timeout=5).json()
     keys = {a["key"] for a in artifacts}
     assert {"pledgeflow-run-summary", "pledgeflow-reconciliation"} <= keys
     summary = next(a for a in artifacts if a["key"] == "pledgeflow-run-summary")
     assert "completed_with_warnings" in summary["data"]
+    assert "pledgeflow-review" in keys and not any("file://" in str(a["data"]) for a in artifacts)  # no dead links
     assert (served["project"] / "curated/current/indicators.parquet").exists()

@@ -51,4 +51,22 @@ def build_budget_table(report: Report, catalog: Catalog, contract: dict[str, pl.
             pl.col("funding_source").replace_strict(source_ko, return_dtype=pl.String).alias("funding_source_ko"),
         )
     )
-    return conform(table, contract).sort("pledge_id", "subproject_id", "funding_source", "period")
+    return conform(table.with_columns(budget_row_kind().alias("row_kind")), contract).sort(
+        "pledge_id", "subproject_id", "funding_source", "period")
+
+
+def budget_row_kind() -> pl.Expr:
+    """leaf | subtotal | total: SUM over the leaf rows of a pledge is its grand total, counted once.
+
+    A leaf is the finest cell the card prints: a period (not the 계 column) of a sub-project (not the 계
+    row), by funding source where the card splits that sub-project by source. A dimension the card does
+    not break down at all counts as finest at its 'total'. `total` is the 계/계/계 cell; every other row
+    (the 계 column, the per-source rows across sub-projects, ...) is a subtotal of leaves.
+    """
+    def finest(column: str, *within: str) -> pl.Expr:
+        return (pl.col(column) != "total") | ~(pl.col(column) != "total").any().over(*within)
+
+    leaf = (finest("subproject_id", "pledge_id") & finest("funding_source", "pledge_id", "subproject_id")
+            & finest("period", "pledge_id", "subproject_id", "funding_source"))
+    grand = pl.all_horizontal(pl.col("subproject_id", "funding_source", "period") == "total")
+    return pl.when(grand).then(pl.lit("total")).when(leaf).then(pl.lit("leaf")).otherwise(pl.lit("subtotal"))

@@ -24,6 +24,28 @@ OK_KO = {MATCH: "일치", MISMATCH: "불일치 (카드 표기 그대로 보존)"
 OK_EN = {MATCH: "match", MISMATCH: "mismatch (the card is kept as printed)"}
 
 
+# What the figures of each rule measure (the `value_kind` column): counts also get Int64 *_count columns.
+VALUE_KINDS = {
+    **dict.fromkeys(["course_completed", "cumulative_actual", "fair_firms", "fair_participants", "figure_has_records",
+                     "hired_from_placements", "period_actual", "census_industries_sum", "course_years_sum",
+                     "result_periods_sum", "target_periods_sum", "attribute_single_choice", "result_has_target"], "count"),
+    **dict.fromkeys(["budget_periods_sum", "budget_sources_sum", "budget_subprojects_sum"], "amount_million_krw"),
+    **dict.fromkeys(["rate_from_records", "rate_actual_over_target"], "rate_pct"),
+    "fair_found": "presence",
+}
+OTHER_KIND = "number"  # a figure as read (e.g. a malformed one), or no figure at all
+
+
+def value_kind() -> pl.Expr:
+    return pl.col("rule").replace_strict(VALUE_KINDS, default=OTHER_KIND, return_dtype=pl.String)
+
+
+def as_count(column: str) -> pl.Expr:
+    """`column` as an Int64 count where the row's figures are counts (whole by construction), else null."""
+    value = pl.col(column)
+    return pl.when((pl.col("value_kind") == "count") & (value.round(0) == value)).then(value.cast(pl.Int64))
+
+
 def fmt(expr: pl.Expr) -> pl.Expr:
     """A number as the messages print it: integers without '.0', '-' for none."""
     whole = expr.round(0) == expr
@@ -41,6 +63,9 @@ def finish(frame: pl.DataFrame, kind: str, contract: dict[str, pl.DataType]) -> 
     out = conform(frame, contract).with_columns(
         pl.lit(kind).alias("kind"), base.alias("check_id"),
         (pl.col("observed").cast(pl.Float64) - pl.col("expected").cast(pl.Float64)).alias("difference"),
+        value_kind().alias("value_kind"),
+    ).with_columns(as_count("expected").alias("expected_count"), as_count("observed").alias("observed_count"),
+                   as_count("difference").alias("difference_count"),
     ).sort("check_id", "source_ref", nulls_last=True)
     # Two checks can share a subject (two fairs on one day): number the repeats, in sorted order.
     repeat = pl.int_range(pl.len()).over("check_id")

@@ -213,13 +213,13 @@ def runs(root: Path = RootOption, last: int = typer.Option(20, help="How many ru
 
 @app.command()
 def serve(root: Path = RootOption) -> None:
-    """Serve the nightly deployment (schedule from prefect.yaml: 02:00 Asia/Seoul) from this process."""
+    """Serve the nightly deployment prefect.yaml defines (02:00 Asia/Seoul, its parameters) from this process."""
     quiet_prefect_environment()
     from pledgeflow.run.flow import nightly
-    from pledgeflow.run.deployment import nightly_schedules
+    from pledgeflow.run.deployment import serve_options
 
     settings = project_settings(root)
-    nightly.serve(name="nightly", schedules=nightly_schedules(settings.root), parameters={"root": str(settings.root)})
+    nightly.serve(**serve_options(settings.root))
 
 
 @app.command()

@@ -87,7 +87,9 @@ def derive_budget_checks(frame: pl.DataFrame, tables: dict[str, pl.DataFrame]) -
     periods = amount.filter(~is_total).sum().over("pledge_id", "subproject_id", "funding_source")
     sources = amount.filter(pl.col("funding_source") != "total").sum().over("pledge_id", "subproject_id", "period")
     subprojects = amount.filter(pl.col("subproject_id") != "total").sum().over("pledge_id", "funding_source", "period")
+    leaves = amount.filter(pl.col("row_kind") == "leaf").sum().over("pledge_id")  # what a dashboard's SUM gives
     return frame.sort(BUDGET_KEY).with_columns(
+        pl.when(pl.col("row_kind") == "total").then(amount - leaves).alias("derived_total_minus_leaf_sum"),
         pl.when(is_total).then(amount - periods).alias("derived_total_minus_period_sum"),
         pl.when((pl.col("subproject_id") == "total") & (pl.col("funding_source") == "total"))
         .then(amount - sources).alias("derived_total_minus_source_sum"),

@@ -3,12 +3,15 @@
 Layout under `curated/`:
     .staging/<version>/    built here; anything left over is a crashed run and is removed on the next publish
     .rejected/<version>/   a build that failed its audit, kept for inspection
-    versions/<version>/    one parquet per table, pledgeflow.duckdb with the same tables, manifest.json
+    versions/<version>/    one parquet per table, pledgeflow.duckdb with the same tables, manifest.json,
+                           data_dictionary.md/.html (`pledgeflow.publish.dictionary`)
     current -> versions/<version>   relative symlink, switched with os.replace (atomic on POSIX)
 
 Version names are immutable: publishing a name that already exists under versions/ is refused with
 PublishError before anything is written, so a rerun can never alter what a reader may be reading.
 The flow names versions by run number, so a rerun of the nightly job gets a fresh name.
+Every published file is world-readable (0644, folders 0755) whatever the umask, like the rest of curated/.
+The DuckDB file is written in DuckDB 1.0's storage format, which the DuckDB 1.x embedded in BI tools opens.
 Publishes are serialised with a lock file, which also makes removing staging leftovers safe.
 
 `curated_dir` may also be an fsspec URL (object storage): there is no rename or symlink, so a version
@@ -28,16 +31,17 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import polars as pl
 from filelock import FileLock
 
 from pledgeflow import storage
+from pledgeflow.publish.dictionary import TableDoc, load_dictionary, write_dictionary
+from pledgeflow.publish.duckdb_file import DUCKDB_FILE, write_duckdb
 from pledgeflow.publish.manifest import write_manifest
 from pledgeflow.privacy import contains_personal_number
 from pledgeflow.errors import BlockedByAudit, PublishError
 
-DUCKDB_FILE = "pledgeflow.duckdb"
+FILE_MODE, FOLDER_MODE = 0o644, 0o755
 MANIFEST_FILE = "manifest.json"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _TABLE = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -95,7 +99,7 @@ def stage_version(
     The companion files are written while the audit runs (they do not depend on each other, and the
     review pack's polars and zlib work leaves the GIL to the audit); the version is complete only when both are.
     """
-    files = build_version(staging, tables, manifest | {"version": version})
+    files = build_version(staging, tables, manifest | {"version": version}, Path(schemas_dir) / "curated")
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish-extras") as pool:
         companions = pool.submit(extras, staging) if extras is not None else None
         try:
@@ -128,12 +132,19 @@ def recover_staging(curated_dir: Path) -> None:
     staging_root.mkdir(parents=True)
 
 
-def build_version(staging: Path, tables: dict[str, pl.DataFrame], manifest: dict) -> dict[str, str]:
-    """Write parquet files, the DuckDB file and manifest.json into `staging`; return file -> sha256."""
+def build_version(staging: Path, tables: dict[str, pl.DataFrame], manifest: dict,
+                  contracts_dir: Path | None = None) -> dict[str, str]:
+    """Write parquet files, the DuckDB file, the data dictionary and manifest.json into `staging`; return file -> sha256.
+
+    The contracts of `contracts_dir` document the tables: parquet field metadata, DuckDB comments, the dictionary.
+    """
     staging.mkdir(parents=True)
+    docs = load_dictionary(contracts_dir) if contracts_dir is not None else {}
     for name in sorted(tables):
-        write_table_parquet(sort_table(tables[name]), staging / f"{name}.parquet")
-    write_duckdb(staging, sorted(tables))
+        write_table_parquet(sort_table(tables[name]), staging / f"{name}.parquet", docs.get(name))
+    write_duckdb(staging, sorted(tables), docs)
+    if docs:
+        write_dictionary(staging, docs)
     files = {path.name: sha256_file(path) for path in sorted(staging.iterdir())}
     write_manifest(staging / MANIFEST_FILE, manifest | {"files": files})
     return files
@@ -144,23 +155,18 @@ def sort_table(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort(frame.columns, nulls_last=True, maintain_order=True) if frame.width else frame
 
 
-def write_table_parquet(frame: pl.DataFrame, path: Path) -> None:
-    frame.write_parquet(path, compression="zstd", statistics=True)
+def write_table_parquet(frame: pl.DataFrame, path: Path, doc: TableDoc | None = None) -> None:
+    """One table as parquet; with its contract `doc`, each field carries its description (and the file the table's)."""
+    if doc is None:
+        frame.write_parquet(path, compression="zstd", statistics=True)
+        return
+    import pyarrow as pa
 
-
-def write_duckdb(folder: Path, table_names: list[str]) -> None:
-    """Copy every parquet file of `folder` into a DuckDB file next to them.
-
-    DESIGN says "views"; tables are used instead so the file is self-contained and the version
-    folder can be moved or copied without dangling parquet paths.
-    """
-    con = duckdb.connect(str(folder / DUCKDB_FILE))
-    try:
-        for name in table_names:
-            source = str(folder / f"{name}.parquet").replace("'", "''")
-            con.execute(f"CREATE TABLE \"{name}\" AS SELECT * FROM read_parquet('{source}')")
-    finally:
-        con.close()
+    described = {column.name: column.description for column in doc.columns}
+    schema = frame.head(0).to_arrow().schema
+    fields = [f.with_metadata({"description": described[f.name]}) if described.get(f.name) else f for f in schema]
+    frame.write_parquet(path, compression="zstd", statistics=True, arrow_schema=pa.schema(fields),
+                        metadata={"pledgeflow.table": doc.name, "pledgeflow.description": doc.description})
 
 
 def sha256_file(path: Path) -> str:
@@ -242,6 +248,7 @@ def reject_version(curated_dir: Path, staging: Path, version: str) -> None:
 def promote_version(curated_dir: Path, staging: Path, final: Path) -> None:
     """Move the audited build into versions/ and point `current` at it in one rename."""
     final.parent.mkdir(parents=True, exist_ok=True)
+    publish_modes(staging)
     _fsync_tree(staging)
     os.rename(staging, final)
     link = curated_dir / "current"
@@ -250,6 +257,14 @@ def promote_version(curated_dir: Path, staging: Path, final: Path) -> None:
     temporary.symlink_to(Path("versions") / final.name, target_is_directory=True)
     os.replace(temporary, link)
     _fsync_dir(curated_dir)
+
+
+def publish_modes(folder: Path) -> None:
+    """Every file 0644 and every folder 0755, whatever the umask or a writer's own mode (mkstemp's 0600)."""
+    for path in folder.rglob("*"):
+        if not path.is_symlink():
+            path.chmod(FOLDER_MODE if path.is_dir() else FILE_MODE)
+    folder.chmod(FOLDER_MODE)
 
 
 def prune_versions(curated_dir: Path, keep_versions: int) -> list[str]:

@@ -1,12 +1,13 @@
 """What a run tells people: its log lines about the settled records and its Prefect artifacts.
 
 The contents are built here as plain text and rows; `create_run_artifacts` hands them to Prefect
-(imported there only), so the flow stays free of logic.
+(imported there only), so the flow stays free of logic. What an operator needs is inline (the summary,
+the review pack's summary, the reconciliation's disagreements); links to the version's pages appear only
+when `Settings.curated_url` (PLEDGEFLOW_CURATED_URL) says where a browser reaches curated/: a file://
+path on the server's disk opens nowhere else.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import polars as pl
 
@@ -48,12 +49,67 @@ def failures_by_rule(failures: pl.DataFrame) -> list[dict]:
     )
 
 
-def file_link(path: str | Path) -> str:
-    return Path(path).resolve().as_uri()
+def review_markdown(summary: dict, failures: pl.DataFrame) -> str:
+    """The review pack's summary for the operator: failing records per dataset and state, and where the pack is."""
+    records = pl.struct("dataset", "record_id")
+    per_dataset = (failures.group_by("dataset", "state").agg(records.n_unique().alias("records"))
+                   .pivot("state", index="dataset", values="records", sort_columns=True).fill_null(0).sort("dataset"))
+    states = [c for c in per_dataset.columns if c != "dataset"]
+    new = failures.filter(pl.col("state") == "new").select(records.n_unique()).item() if failures.height else 0
+    lines = [f"# Review pack: {failures.select(records.n_unique()).item() if failures.height else 0} records to review, {new} new",
+             "", f"The steward's pack for this version is `review/review_pack.html` of {summary['version']}.", ""]
+    if per_dataset.height:
+        lines += ["| dataset | " + " | ".join(states) + " |", "|---" * (len(states) + 1) + "|"]
+        lines += ["| " + " | ".join(escape_cell(v) for v in row) + " |" for row in per_dataset.iter_rows()]
+    else:
+        lines.append("No record failed validation.")
+    return "\n".join(lines)
+
+
+def version_links(summary: dict, curated_url: str | None) -> list[tuple[str, str, str]]:
+    """(artifact key, link text, URL) of the version's pages under `curated_url`; none without it."""
+    if not curated_url:
+        return []
+    base = f"{curated_url.rstrip('/')}/versions/{summary['version']}"
+    return [("pledgeflow-review-pack", "Review pack (검토 자료)", f"{base}/review/review_pack.html"),
+            ("pledgeflow-data-docs", "Data Docs (audit)", f"{base}/data_docs/index.html"),
+            ("pledgeflow-pledge-report", "Pledge report (공약 보고서)", f"{base}/report/index.html"),
+            ("pledgeflow-data-dictionary", "Data dictionary", f"{base}/data_dictionary.html")]
 
 
 def escape_cell(value: object) -> str:
     return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def warnings_sentence(summary: dict) -> str:
+    """'Published v000003 with warnings: 19 rows quarantined; 2 reconciliation rows not matching.'"""
+    return f"Published {summary['version']} with warnings: {summary['warnings'] or 'see the run history'}."
+
+
+def skipped_files(raw_dir, catalog) -> list[tuple[str, str]]:
+    """(file under raw/, dataset) for files in a dataset's folder that match none of its patterns: never read."""
+    from pathlib import Path
+
+    from pledgeflow import storage
+    from pledgeflow.ingest.read import is_clutter, is_delivery
+
+    if storage.is_remote(raw_dir):
+        return []  # object storage lists only what matches; nothing else is there to miss
+    skipped = []
+    for dataset, descriptor in sorted(catalog.descriptors.items()):
+        folder = Path(raw_dir) / descriptor.folder
+        files = sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+        skipped += [(f"{descriptor.folder}/{f.as_posix()}", dataset) for f in files
+                    if not is_clutter(f) and not is_delivery(f, descriptor)]
+    return skipped
+
+
+def log_skipped(logger, raw_dir, catalog) -> None:
+    """A WARNING for every file that was not read because no pattern of its dataset matches its name."""
+    for source_file, dataset in skipped_files(raw_dir, catalog):
+        patterns = ", ".join(catalog.descriptors[dataset].file_patterns)
+        logger.warning("%s was skipped: its name matches none of the %s file patterns (%s); rename it to have it read.",
+                       source_file, dataset, patterns)
 
 
 def log_settled(logger, settled) -> None:
@@ -67,14 +123,16 @@ def log_settled(logger, settled) -> None:
     logger.info("Steward decisions: %s.", said)
 
 
-def create_run_artifacts(summary: dict, tables: dict[str, pl.DataFrame]) -> None:
-    """Prefect artifacts: summary, failures by dataset and rule, reconciliation, links to the review pack and docs."""
+def create_run_artifacts(summary: dict, tables: dict[str, pl.DataFrame], curated_url: str | None = None) -> None:
+    """Prefect artifacts: summary, review pack summary, failures by rule, reconciliation; links only to reachable pages."""
     from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
     create_markdown_artifact(summary_markdown(summary), key="pledgeflow-run-summary", description="pledgeflow nightly run")
+    create_markdown_artifact(review_markdown(summary, tables["validation_failures"]), key="pledgeflow-review",
+                             description="What the data steward has to review")
     create_table_artifact(failures_by_rule(tables["validation_failures"]), key="pledgeflow-failures",
                           description="Validation failures by dataset, rule and state")
     create_markdown_artifact(reconciliation_markdown(tables["reconciliation"]), key="pledgeflow-reconciliation",
                              description="Reconciliation: records vs report and the report's own arithmetic")
-    create_link_artifact(file_link(summary["review_pack"]), link_text="Review pack (검토 자료)", key="pledgeflow-review-pack")
-    create_link_artifact(file_link(summary["data_docs"]), link_text="Data Docs (audit)", key="pledgeflow-data-docs")
+    for key, text, url in version_links(summary, curated_url):
+        create_link_artifact(url, link_text=text, key=key)

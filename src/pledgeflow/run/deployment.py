@@ -1,6 +1,10 @@
-"""The nightly deployment's settings, read from `prefect.yaml` so `serve` and `prefect deploy` agree.
+"""The nightly deployment, defined once in `prefect.yaml`: `prefect deploy` reads it, and `pledgeflow serve` too.
 
-Prefect is imported inside the functions: importing this module costs nothing.
+`serve_options` turns the yaml entry into the keyword arguments of `Flow.serve` / `Flow.to_deployment`
+(schedules, parameters, description, tags), so both schedule paths register the same deployment; the
+only difference is where it runs (a work pool, or the serving process) and that `serve` pins `root`
+to the project folder it was started for. Prefect is imported inside the functions: importing this
+module costs nothing.
 """
 
 from __future__ import annotations
@@ -31,3 +35,18 @@ def nightly_schedules(root: Path | None = None) -> list:
     from prefect.schedules import Cron
 
     return [Cron(s["cron"], timezone=s["timezone"]) for s in nightly_deployment(root)["schedules"] if s.get("active", True)]
+
+
+def serve_options(root: Path | None = None) -> dict:
+    """Keyword arguments of `Flow.serve` for the deployment prefect.yaml defines (`root` pinned when given)."""
+    deployment = nightly_deployment(root)
+    parameters = dict(deployment.get("parameters") or {})
+    if root is not None:
+        parameters["root"] = str(root)  # the yaml's null means "$PLEDGEFLOW_ROOT or the working directory"
+    return {
+        "name": deployment["name"],
+        "description": deployment.get("description"),
+        "tags": list(deployment.get("tags") or []),
+        "parameters": parameters,
+        "schedules": nightly_schedules(root),
+    }

@@ -8,7 +8,9 @@ retried: a data problem does not go away by trying again.
 Verdicts (`pledgeflow.errors.NotPublished`: blocked by data, blocked by the audit, locked) are raised by
 the stage that finds them and travel up unchanged; the flow turns the one it ends with into a Failed
 state with a plain message, and the CLI into an exit code. They are logged as one line, never with a
-traceback; an unexpected error keeps its traceback.
+traceback; an unexpected error keeps its traceback. A run that publishes ends Completed with a message
+naming its version; with warnings (quarantined rows, mismatches with the card, unreadable files...) its
+state is named CompletedWithWarnings and its message lists them, so the Prefect UI shows them at a glance.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from prefect import flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from prefect.futures import wait
-from prefect.states import Failed
+from prefect.states import Completed, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from pledgeflow import aggregate, card, ingest, settle
@@ -59,6 +61,7 @@ io_step = task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, retry_co
 def discover(project):
     deliveries = ingest.discover_deliveries(project.settings.raw_dir, project.catalog)
     get_run_logger().info("Found %d delivery files under raw/.", deliveries.height)
+    artifacts.log_skipped(get_run_logger(), project.settings.raw_dir, project.catalog)
     return deliveries
 
 
@@ -135,8 +138,8 @@ def prune_cache(project, keys):
 
 
 @step(task_run_name="report the run")
-def report_run(summary, tables):
-    artifacts.create_run_artifacts(summary, tables)
+def report_run(summary, tables, curated_url):
+    artifacts.create_run_artifacts(summary, tables, curated_url)
 
 
 class StepClock:
@@ -171,7 +174,7 @@ def quiet_verdict_tracebacks() -> None:
 
 @flow(name="pledgeflow-nightly", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=DEFAULT_TASK_WORKERS))
 def nightly(root: str | None = None, full: bool = False, wait_seconds: float = 0) -> dict:
-    """Ingest, validate, aggregate, reconcile and publish once; returns a summary of the run.
+    """Ingest, validate, aggregate, reconcile and publish once; its state's result is a summary of the run.
 
     full: re-read every delivery even if unchanged; wait_seconds: how long to wait for another run's lock.
     """
@@ -179,10 +182,19 @@ def nightly(root: str | None = None, full: bool = False, wait_seconds: float = 0
     settings = Settings.from_root(root)
     try:
         with run_lock(settings.state_dir, wait_seconds):
-            return run_once(Project.load(settings), full)
+            return finished_state(run_once(Project.load(settings), full), get_run_logger())
     except NotPublished as verdict:
         get_run_logger().error("Nothing was published: %s", verdict)
         return Failed(message=str(verdict), data=verdict)
+
+
+def finished_state(summary: dict, logger) -> State:
+    """Completed, or CompletedWithWarnings with the warnings in its message (and a WARNING line in the log)."""
+    if summary["status"] == "completed":
+        return Completed(message=f"Published {summary['version']}.", data=summary)
+    message = artifacts.warnings_sentence(summary)
+    logger.warning("%s", message)
+    return Completed(name="CompletedWithWarnings", message=message, data=summary)
 
 
 def run_once(project: Project, full: bool) -> dict:
@@ -220,7 +232,7 @@ def run_once(project: Project, full: bool) -> dict:
         bookkeeping.record_unpublished(run, project, error, clock.seconds)
         raise
     summary = bookkeeping.summarise_run(run, project, settled, tables, published.version, published.path)
-    report_run(summary, tables)
+    report_run(summary, tables, project.settings.curated_url)
     return summary
 
 
