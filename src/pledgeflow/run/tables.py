@@ -84,3 +84,15 @@ def publish_tables(run: RunContext, project: Project, tables: dict[str, pl.DataF
     history.record_history(settings.state_dir, tables["runs"], tables["failure_trend"])
     write_manifest(settings.state_dir / "runs" / run.run_id / "manifest.json", manifest | {"outputs": result.files})
     return result
+
+
+def keep_blocked_review(run: RunContext, project: Project, settled: Settled, reason: str) -> Path:
+    """A run blocked by its data keeps its failures (with their states) and review pack in state/runs/<run_id>/review/."""
+    from pledgeflow.steward.blocked import write_blocked_pack
+
+    settings, contract = project.settings, project.contract("validation_failures")
+    previous = read_current(settings.curated_dir, "validation_failures")
+    failures = history.track_failures(contract, settled.failures, previous, run.run_number, settled.dispositions,
+                                      settled.corrected_failures)
+    return write_blocked_pack(settings.state_dir, run.run_id, run.run_number, reason, failures, settled.delivered,
+                              project.catalog, contract)
