@@ -25,12 +25,14 @@ def blocked_review_dir(state_dir: Path, run_id: str) -> Path:
 
 
 def write_blocked_pack(state_dir: Path, run_id: str, run_number: int, reason: str, failures: pl.DataFrame,
-                       delivered: dict[str, pl.DataFrame], catalog: Catalog, contract: dict[str, pl.DataType]) -> Path:
+                       delivered: dict[str, pl.DataFrame], catalog: Catalog, contract: dict[str, pl.DataType],
+                       corrections: pl.DataFrame | None = None) -> Path:
     """Write the blocked run's review pack, failures and reason; returns the pack's HTML path."""
     from pledgeflow.steward.review_pack import prepare_failures, write_review_pack
 
     folder = blocked_review_dir(state_dir, run_id)
-    paths = write_review_pack(folder, failures, delivered, catalog, run_id, contract=contract, blocked_reason=reason)
+    paths = write_review_pack(folder, failures, delivered, catalog, run_id, contract=contract,
+                              corrections=corrections, blocked_reason=reason)
     prepare_failures(failures, contract).write_parquet(folder / FAILURES_FILE)
     info = {"run_id": run_id, "run_number": run_number, "reason": mask_text(reason), "review_pack": str(paths["html"])}
     (folder / BLOCKED_FILE).write_text(json.dumps(info, ensure_ascii=False, indent=1), encoding="utf-8")
