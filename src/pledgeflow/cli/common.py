@@ -72,8 +72,14 @@ def json_value(value: object) -> object:
 def print_json(rows: pl.DataFrame, **context: object) -> None:
     """One JSON object {context…, "rows": [...]} on stdout, UTF-8, dates ISO; nothing else reaches stdout."""
     document = {**context, "rows": rows.to_dicts()}
-    sys.stdout.write(json.dumps(document, ensure_ascii=False, default=json_value, indent=1) + "\n")
+    text = json.dumps(document, ensure_ascii=False, default=json_value, indent=1) + "\n"
     sys.stdout.flush()
+    binary = getattr(sys.stdout, "buffer", None)  # UTF-8 bytes whatever the locale says (a cron job's is often ASCII)
+    if binary is not None:
+        binary.write(text.encode("utf-8"))
+        binary.flush()
+    else:
+        sys.stdout.write(text)
 
 
 def cells(row: tuple) -> list[str]:

@@ -177,7 +177,7 @@ OPEN_STATES = ("new", "persisting")  # failures nobody has decided on yet: their
 def print_failures(failures: pl.DataFrame, title: str, limit: int = 200) -> None:
     table = Table(title=title, title_justify="left")
     columns = [c for c in FAILURE_COLUMNS if c in failures.columns]
-    add_columns(table, columns, {"source_file", "value", "message_ko", "message_en"})
+    add_columns(table, columns, {"value", "message_ko", "message_en"})
     for row in failures.head(limit).select(columns).iter_rows():
         table.add_row(*cells(row))
     console.print(table)
