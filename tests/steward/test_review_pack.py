@@ -282,3 +282,23 @@ def test_a_dataset_sheet_past_excels_rows_ends_with_a_note_and_the_html_keeps_ev
     book.close()
     rows = list(openpyxl.load_workbook(tmp_path / "pack.xlsx")["placements"].iter_rows(values_only=True))
     assert [r[0] for r in rows[2:9]] == list(range(7)) and "13 more" in rows[9][0]
+
+
+def test_a_run_keeps_a_corrected_records_values_as_delivered_for_the_next_pack(tmp_path):
+    """A correction makes the record valid: the next version's pack still shows what was delivered."""
+    from pledgeflow.catalog import load_descriptor
+    from pledgeflow.project import LEDGER_DESCRIPTOR_FILE
+    from pledgeflow.run.tables import pack_corrections, pack_values
+    from pledgeflow.steward.ledger_writer import append_decision
+    from tests.conftest import copy_project, settle_project
+
+    root = copy_project(tmp_path / "project")
+    decision = {"action": "correct", "dataset": "placements", "source_file": PLACEMENTS_FILE, "source_row": 47,
+                "record_id": "90996f0f152856da", "column": "hire_date", "new_value": "2019. 2. 28.",
+                "decided_by": "김민영", "reason": "원본 서류 확인"}
+    append_decision(root / "raw/decisions/decisions.csv", decision, load_descriptor(root / "schemas" / LEDGER_DESCRIPTOR_FILE))
+    _, settled, _ = settle_project(root)
+    values = pack_values(settled)["placements"].filter(pl.col("source_file") == PLACEMENTS_FILE, pl.col("source_row") == 47)
+    assert values["hire_date"].to_list()[:1] == ["2019. 2. 30."]  # as delivered, first: the pack keeps the first
+    corrections = pack_corrections(settled)
+    assert corrections.select("source_row", "column", "new_value", "outcome").rows() == [(47, "hire_date", "2019. 2. 28.", "applied")]
