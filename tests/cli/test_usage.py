@@ -160,3 +160,28 @@ def test_a_waiver_expiry_may_be_relative_and_never_before_today_in_seoul():
     assert parse_expiry("2026-12-03", today) == today  # the waiver still holds on its last day
     with pytest.raises(typer.Exit):
         parse_expiry("2021-12-31", today)
+
+
+def test_make_run_says_what_it_is_doing_before_each_slow_step():
+    dry = subprocess.run(["make", "-n", "run"], cwd=REPO, capture_output=True, text=True, timeout=60).stdout.splitlines()
+    sync = next(i for i, line in enumerate(dry) if "sync --frozen" in line and not line.startswith("echo"))
+    flow = next(i for i, line in enumerate(dry) if "pledgeflow run" in line and not line.startswith("echo"))
+    assert any("installing" in line for line in dry[:sync] if line.startswith("echo"))
+    assert any("Prefect server" in line for line in dry[sync:flow] if line.startswith("echo"))
+
+
+def test_run_says_it_is_starting_the_flow_before_waiting_for_the_server(monkeypatch):
+    import pledgeflow.run.flow as flow_module
+
+    printed_first = []
+
+    def fake_runner(kind, workers):
+        def nightly(**_):
+            printed_first.append(True)
+            raise SystemExit(9)  # stop here: the line must already be out
+        return nightly
+
+    monkeypatch.setattr(flow_module, "with_task_runner", fake_runner)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    result = invoke("run", "--root", str(REPO))
+    assert printed_first and "Starting the nightly flow" in result.output and "temporary local Prefect server" in result.output
