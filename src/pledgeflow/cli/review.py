@@ -104,6 +104,12 @@ def record(settings: Settings, action: str, target: dict, **fields: object) -> N
     if fields.get("column"):
         console.print(f"  {fields['column']} := {escape(mask_text(str(fields['new_value'])))}")
     console.print(f"다음 실행에서 적용됩니다 / the next run applies it. Ledger: {escape(str(ledger))}")
+    # a decision changes what the records count, so the reconciliation with the printed card changes with it
+    effect = {"exclude": ("이 레코드는 지표에서 빠집니다", "the record leaves the indicators"),
+              "correct": ("통과하면 이 레코드가 지표에 들어갑니다", "once valid, the record counts in the indicators"),
+              "waive": ("이 레코드가 지표에 들어갑니다", "the record counts in the indicators")}[action]
+    console.print(f"[dim]{effect[0]}: 카드와의 대조(reconcile) 결과가 달라질 수 있습니다 / {effect[1]}: "
+                  "the reconciliation with the printed card may change (`pledgeflow reconcile`).[/]")
 
 
 def correctable_column(settings: Settings, dataset: str, name: str) -> str:
