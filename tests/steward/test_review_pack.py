@@ -264,7 +264,7 @@ def test_a_frame_past_the_sheet_limit_is_refused_not_written_corrupt(tmp_path):
 
 
 def test_a_dataset_sheet_past_excels_rows_ends_with_a_note_and_the_html_keeps_everything(tmp_path, monkeypatch):
-    from pledgeflow.steward import review_pack as review
+    from pledgeflow.steward import review_xlsx as review
     from pledgeflow.steward.review_html import Table
 
     original = FrameSheet.__init__
