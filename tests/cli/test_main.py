@@ -38,8 +38,8 @@ def test_bad_usage_exits_2_with_a_message(args):
     assert result.exit_code == 2 and result.output.strip()
 
 
-def test_failures_before_anything_is_published_says_so(tmp_path):
-    result = invoke("failures", "--root", str(tmp_path))
+def test_failures_before_anything_is_published_says_so(project):
+    result = invoke("failures", "--root", str(project))
     assert result.exit_code == 2 and "Nothing published yet" in result.output
 
 

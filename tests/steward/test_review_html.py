@@ -59,3 +59,16 @@ def test_records_with_a_new_failure_come_first_on_a_cut_page(tmp_path, catalog):
     page = (tmp_path / "p.html").read_text(encoding="utf-8")
     shown = re.findall(r'<tr data-rules="parse_date" data-states="(\w+)">', page)
     assert shown == ["new", "new", "persisting"]
+
+
+def test_record_rows_start_with_what_the_steward_acts_on_and_fold_the_keys(tmp_path, catalog):
+    table = failures(failure(11, "parse_date", "hire_date"))
+    page = write_review_pack(tmp_path, table, delivered(placement(11)), catalog, "r",
+                             contract=CURATED["validation_failures"])["html"].read_text(encoding="utf-8")
+    row = re.search(r'<tr data-rules="parse_date".*?</tr>', page, flags=re.S).group(0)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)
+    assert cells[:6] == ["placements/2019_채용실적.csv", "11", "parse_date", "[hire_date] 규칙 parse_date 위반",
+                         "[hire_date] broke parse_date", "new"]
+    assert "2019. 2. 30." in cells[6:-1]  # the delivered values follow
+    assert cells[-1].startswith("<details><summary>") and f"record_id: {11:016x}" in cells[-1]
+    assert all(cell not in (f"{11:016x}", "key11", "fp-11-parse_date") for cell in cells[:-1])  # folded away, not up front

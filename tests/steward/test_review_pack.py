@@ -1,5 +1,6 @@
-"""Tests for the steward's review pack: workbook sheets and rows, summary counts, and masking, formula
-neutralisation and byte-identical output in both files (the HTML page itself: test_review_html.py)."""
+"""Tests for the steward's review pack: workbook sheets and rows, summary counts, masking, text kept as text
+without visible marks, corrections before → after, how to decide, print layout and byte-identical output in
+both files (the HTML page itself: test_review_html.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import xlsxwriter
 
 from pledgeflow.catalog import load_catalog
 
-from pledgeflow.steward.review_pack import neutralise_formula, sheet_name, write_review_pack
+from pledgeflow.steward.review_pack import sheet_name, write_review_pack
 from pledgeflow.steward.xlsx_frames import FrameSheet, rows_xml
 from tests.conftest import CURATED, PLACEMENTS_FILE, delivered, failure, failures, placement
 
@@ -65,24 +66,21 @@ def pack(tmp_path: Path) -> dict[str, Path]:
                              CATALOG, "run-000002", trend, contract=CURATED["validation_failures"])
 
 
-def test_neutralise_formula_prefixes_only_formula_starts():
-    values = [*FORMULAS, "\tx", "\rx", "-", "1,150", "주민번호 확인", "a=b", "", None]
-    out = pl.select(neutralise_formula(pl.Series(values, dtype=pl.String))).to_series().to_list()
-    assert out == [*["'" + v for v in FORMULAS], "'\tx", "'\rx", "'-", "1,150", "주민번호 확인", "a=b", "", None]
-
-
 def test_workbook_has_summary_first_then_one_sheet_per_dataset(pack):
     book = openpyxl.load_workbook(pack["xlsx"])
     assert book.sheetnames == ["요약 Summary", *[d.title_ko for d in CATALOG.descriptors.values()]]
     sheet = book["취업자(채용) 명부"]
     korean = [c.value for c in sheet[1]]
     english = [c.value for c in sheet[2]]
-    assert korean[:5] == ["파일", "행 번호", "레코드 ID", "레코드 키", "구직자 관리번호"]
-    assert english[:5] == ["file", "row", "record_id", "record_key", "person_id"]
+    # what the steward acts on first: where, what rule, what it says, its state; the keys last
+    assert korean[:5] == ["파일", "행 번호", "위반 규칙", "안내(한국어)", "안내(영어)"]
+    assert english[:8] == ["file", "row", "rules", "messages (Korean)", "messages (English)", "states", "columns",
+                           "corrections (before → after)"]
+    assert english[8] == "person_id" and english[-3:] == ["record_id", "record_key", "fingerprints"]
     assert {"출생연도", "사업자등록번호", "채용일", "비고", "위반 규칙"} <= set(korean)
     assert "person_key" not in english  # the pseudonym is shown, never the delivered key
-    assert sheet.freeze_panes == "D3"
-    assert sheet.auto_filter.ref == "A2:S4"
+    assert sheet.freeze_panes == "C3"
+    assert sheet.auto_filter.ref == "A2:T4"
 
 
 def test_one_row_per_failing_record_with_all_its_rules(pack):
@@ -137,20 +135,66 @@ def test_personal_numbers_never_reach_either_file(tmp_path):
     assert records(paths["xlsx"], "취업자(채용) 명부")[0]["note_ko"] == "주민번호******-******* 확인"
 
 
-def test_formula_like_values_are_neutralised_in_both_files(tmp_path):
-    rows = [placement(10 + i, note=formula) for i, formula in enumerate(FORMULAS)]
-    table = failures(*[failure(10 + i, "parse_date", "hire_date") for i in range(len(FORMULAS))])
+def test_text_stays_text_without_visible_marks_in_both_files(tmp_path):
+    values = [*FORMULAS, "-", "20. 10. 12."]
+    rows = [placement(10 + i, note=value) for i, value in enumerate(values)]
+    table = failures(*[failure(10 + i, "parse_date", "hire_date") for i in range(len(values))])
     paths = write_review_pack(tmp_path, table, delivered(*rows), CATALOG, "r", contract=CURATED["validation_failures"])
     sheet = openpyxl.load_workbook(paths["xlsx"])["취업자(채용) 명부"]
     note = [c.value for c in sheet[2]].index("note_ko")
-    cells = [sheet.cell(row=3 + i, column=note + 1) for i in range(len(FORMULAS))]
-    assert [c.value for c in cells] == ["'" + f for f in FORMULAS]
+    cells = [sheet.cell(row=3 + i, column=note + 1) for i in range(len(values))]
+    assert [c.value for c in cells] == values  # no "'" stored in the text
     assert {c.data_type for c in cells} == {"s"}  # text, never a formula
+    assert all(c.quotePrefix for c in cells)  # and it stays text when a steward edits the cell
     assert "<f>" not in xlsx_text(paths["xlsx"])
     page = paths["html"].read_text(encoding="utf-8")
-    assert "<td>&#x27;=HYPERLINK(&quot;evil.example&quot;" in page
-    assert all(f"<td>&#x27;{f}</td>" in page for f in ("+1", "-2", "@SUM(A1)"))
-    assert "<td>=" not in page and "<td>+1" not in page
+    assert "<td>=HYPERLINK(&quot;evil.example&quot;" in page
+    assert all(f"<td>{v}</td>" in page for v in ("+1", "-2", "@SUM(A1)", "-", "20. 10. 12."))
+    assert "&#x27;-" not in page and "&#x27;+1" not in page
+
+
+def test_a_corrected_record_shows_its_values_as_delivered_and_the_correction(tmp_path):
+    table = failures(failure(11, "parse_date", "hire_date", state="corrected"), failure(36, "unknown_channel", "channel_id"))
+    corrections = pl.DataFrame({"dataset": ["placements"], "source_file": [PLACEMENTS_FILE], "source_row": [11],
+                                "column": ["hire_date"], "new_value": ["2019. 2. 28."], "outcome": ["applied"]})
+    paths = write_review_pack(tmp_path, table, delivered(placement(11), placement(36)), CATALOG, "r",
+                              contract=CURATED["validation_failures"], corrections=corrections)
+    rows = records(paths["xlsx"], "취업자(채용) 명부")
+    assert (rows[0]["row"], rows[0]["states"], rows[0]["hire_date"]) == (11, "corrected", "2019. 2. 30.")
+    assert rows[0]["employer_brn"] == "1178114553"  # every value as delivered, not blanks
+    assert rows[0]["corrections (before → after)"] == "hire_date: 2019. 2. 30. → 2019. 2. 28. (applied)"
+    assert rows[1]["corrections (before → after)"] is None
+    assert "hire_date: 2019. 2. 30. → 2019. 2. 28. (applied)" in paths["html"].read_text(encoding="utf-8")
+
+
+def test_both_files_say_how_to_record_each_decision_in_korean_first(pack):
+    howto = summary_table(pack["xlsx"], "결정 기록 방법")
+    assert [r["조치 (action)"] for r in howto] == ["correct", "waive", "exclude"]
+    for row in howto:
+        assert row["명령 (command)"].startswith(f"uv run pledgeflow review {row['조치 (action)']} --file ")
+        assert f"조치={row['조치 (action)']}" in row["결정 대장에 쓸 값 (ledger row (Excel))"]
+    page = pack["html"].read_text(encoding="utf-8")
+    assert page.index("결정을 기록하는 방법") < page.index("How to record a decision")
+    assert "raw/decisions/decisions.csv" in page and "uv run pledgeflow review waive --file" in page
+
+
+def test_the_workbook_prints_landscape_a4_fit_to_width_in_malgun_gothic(pack):
+    book = openpyxl.load_workbook(pack["xlsx"])
+    for sheet in book.worksheets:
+        assert (sheet.page_setup.orientation, sheet.page_setup.paperSize) == ("landscape", 9)
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert sheet.page_setup.fitToWidth in (None, 1) and sheet.page_setup.fitToHeight == 0  # 1 is the default: omitted
+    assert book["취업자(채용) 명부"].print_title_rows == "$1:$2"
+    styles = zipfile.ZipFile(pack["xlsx"]).read("xl/styles.xml").decode()
+    assert "Calibri" not in styles and "맑은 고딕" in styles
+
+
+def test_a_blocked_runs_pack_says_why_it_was_blocked(tmp_path):
+    paths = write_review_pack(tmp_path, failures(failure(11, "parse_date", "hire_date")), {}, CATALOG, "run-000007",
+                              contract=CURATED["validation_failures"], blocked_reason="placements: 41.2% of rows quarantined")
+    assert "차단" in paths["html"].read_text(encoding="utf-8") and "41.2%" in paths["html"].read_text(encoding="utf-8")
+    cells = [c for r in openpyxl.load_workbook(paths["xlsx"])["요약 Summary"].iter_rows(values_only=True) for c in r if c]
+    assert any("차단" in str(c) and "41.2%" in str(c) for c in cells)
 
 
 def test_same_inputs_give_the_same_bytes(tmp_path):
@@ -220,7 +264,7 @@ def test_a_frame_past_the_sheet_limit_is_refused_not_written_corrupt(tmp_path):
 
 
 def test_a_dataset_sheet_past_excels_rows_ends_with_a_note_and_the_html_keeps_everything(tmp_path, monkeypatch):
-    from pledgeflow.steward import review_pack as review
+    from pledgeflow.steward import review_xlsx as review
     from pledgeflow.steward.review_html import Table
 
     original = FrameSheet.__init__
@@ -246,3 +290,23 @@ def test_a_dataset_sheet_past_excels_rows_ends_with_a_note_and_the_html_keeps_ev
     page = (tmp_path / "pack.html").read_text(encoding="utf-8")
     shown = [int(cell) for cell in re.findall(r'<tr data-rules="x" data-states="new"><td class="n">(\d+)</td>', page)]
     assert shown == list(range(20))  # the page is not cut at the sheet's row limit
+
+
+def test_a_run_keeps_a_corrected_records_values_as_delivered_for_the_next_pack(tmp_path):
+    """A correction makes the record valid: the next version's pack still shows what was delivered."""
+    from pledgeflow.catalog import load_descriptor
+    from pledgeflow.project import LEDGER_DESCRIPTOR_FILE
+    from pledgeflow.run.tables import pack_corrections, pack_values
+    from pledgeflow.steward.ledger_writer import append_decision
+    from tests.conftest import copy_project, settle_project
+
+    root = copy_project(tmp_path / "project")
+    decision = {"action": "correct", "dataset": "placements", "source_file": PLACEMENTS_FILE, "source_row": 47,
+                "record_id": "90996f0f152856da", "column": "hire_date", "new_value": "2019. 2. 28.",
+                "decided_by": "김민영", "reason": "원본 서류 확인"}
+    append_decision(root / "raw/decisions/decisions.csv", decision, load_descriptor(root / "schemas" / LEDGER_DESCRIPTOR_FILE))
+    _, settled, _ = settle_project(root)
+    values = pack_values(settled)["placements"].filter(pl.col("source_file") == PLACEMENTS_FILE, pl.col("source_row") == 47)
+    assert values["hire_date"].to_list()[:1] == ["2019. 2. 30."]  # as delivered, first: the pack keeps the first
+    corrections = pack_corrections(settled)
+    assert corrections.select("source_row", "column", "new_value", "outcome").rows() == [(47, "hire_date", "2019. 2. 28.", "applied")]

@@ -13,22 +13,44 @@ audit expectation; 5 another run is in progress. See `pledgeflow.run.operations`
 from __future__ import annotations
 
 import os
+from enum import Enum
+from importlib.metadata import version as package_version
 from pathlib import Path
 
 import polars as pl
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from pledgeflow.cli import review
+from pledgeflow.cli.common import (JsonOption, RootOption, add_columns, cells, check_choice, console, dataset_choices, err_console,
+                                   fit_to_output, print_json, project_settings)
 from pledgeflow.cli.review import review_app
+from pledgeflow.cli.shown import OPEN_STATES, count_states, failures_headline, failures_to_show, print_failures, step_durations
 from pledgeflow.errors import EXIT_AUDIT, EXIT_BLOCKED, EXIT_BUSY, exit_code_of
 from pledgeflow.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="pledgeflow: track pledge indicators from their records.")
 app.add_typer(review_app, name="review", help="Record a steward's decision: correct, waive or exclude a record.")
-console = Console()
-RootOption = typer.Option(None, "--root", help="Project folder with raw/, schemas/, curated/ (default: $PLEDGEFLOW_ROOT or .)")
+DATASET_HELP = "Dataset of the project's catalog (bundled: placements | training_cohorts | job_fairs); others are refused with the list"
+
+
+class TaskRunner(str, Enum):
+    threads = "threads"
+    dask = "dask"
+
+
+def show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"pledgeflow {package_version('pledgeflow')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: bool = typer.Option(False, "--version", callback=show_version, is_eager=True,
+                                      help="Print the version and exit")) -> None:
+    """pledgeflow: track pledge indicators from their records."""
+    fit_to_output(console, err_console, review.console)
 
 # Nothing may try to reach the internet: district networks are closed.
 QUIET_PREFECT = {
@@ -49,7 +71,7 @@ def run(
     root: Path = RootOption,
     full: bool = typer.Option(False, "--full", help="Re-read and re-validate every delivery, even unchanged ones"),
     wait: float = typer.Option(0, "--wait", help="Seconds to wait if another run holds the lock"),
-    task_runner: str = typer.Option("threads", "--task-runner", help="threads (one machine) or dask (worker processes)"),
+    task_runner: TaskRunner = typer.Option(TaskRunner.threads, "--task-runner", help="threads (one machine) or dask (worker processes)"),
     workers: int = typer.Option(4, "--workers", help="Files processed at once (threads) or Dask worker processes"),
 ) -> None:
     """Run the nightly flow once on the deliveries in raw/ and publish the curated tables."""
@@ -57,12 +79,13 @@ def run(
     settings = project_settings(root)
     from pledgeflow.run.flow import with_task_runner  # Prefect is imported only here
 
-    if task_runner not in ("threads", "dask"):
-        console.print(f"[red]Unknown task runner {task_runner!r}[/]: threads | dask")
-        raise typer.Exit(2)
-    nightly = with_task_runner(task_runner, workers)
+    nightly = with_task_runner(task_runner.value, workers)
     if settings.uses_development_key:
         console.print("[yellow]PLEDGEFLOW_PSEUDONYM_KEY is not set: using the development key (fine for the bundled demo, not for real data).[/]")
+    # the temporary Prefect server takes 10-40 s to start: say so before the wait, not after
+    console.print("Starting the nightly flow"
+                  + (f" on the Prefect server at {os.environ['PREFECT_API_URL']}" if os.environ.get("PREFECT_API_URL")
+                     else " (starting a temporary local Prefect server first: 10-40 s)") + " …")
     state = nightly(root=str(settings.root), full=full, wait_seconds=wait, return_state=True)
     if not state.is_completed():
         error = state.result(raise_on_failure=False)
@@ -71,12 +94,25 @@ def run(
                 EXIT_BUSY: "not started"}.get(code, "failed")
         console.print(f"[bold red]Run {what}[/] (exit {code}): {escape(str(error))}")
         console.print("Nothing was published; the previous curated version is still current.")
+        if code == EXIT_BLOCKED:
+            print_blocked_pack(settings)
         raise typer.Exit(code)
     summary = state.result()
     print_summary(summary)
     print_indicators(settings)
     console.print(f"Review pack (steward): [bold]{summary['review_pack']}[/]")
     console.print(f"Pledge report: [bold]{summary['pledge_report']}[/]", soft_wrap=True)
+
+
+def print_blocked_pack(settings: Settings) -> None:
+    """Where the failures that blocked this run are, when it was blocked by them (not by an unreadable register)."""
+    from pledgeflow.run.history import next_run_number
+    from pledgeflow.steward.blocked import latest_blocked
+
+    blocked = latest_blocked(settings.state_dir)
+    if blocked and blocked["run_number"] == next_run_number(settings.state_dir) - 1:
+        console.print(f"The failures that blocked it: `pledgeflow failures`; review pack: [bold]{blocked['review_pack']}[/]",
+                      soft_wrap=True)
 
 
 def print_indicators(settings: Settings) -> None:
@@ -105,7 +141,7 @@ def print_summary(summary: dict) -> None:
 @app.command()
 def validate(
     path: Path = typer.Argument(..., help="A delivery file (xlsx or csv)"),
-    dataset: str = typer.Option(None, help="placements | training_cohorts | job_fairs (default: from the folder name)"),
+    dataset: str = typer.Option(None, help=DATASET_HELP + " (default: from the folder name)"),
     root: Path = RootOption,
 ) -> None:
     """Check one delivery against its schema, without running the pipeline."""
@@ -113,6 +149,7 @@ def validate(
     from pledgeflow.project import Project
 
     settings = project_settings(root)
+    check_choice(dataset, dataset_choices(settings), "--dataset")
     if not path.is_file():
         console.print(f"[red]No such file: {path}[/] (give one delivery file, e.g. raw/placements/2019_채용실적.csv)")
         raise typer.Exit(2)
@@ -134,79 +171,83 @@ def validate(
     console.print("[green]No failures.[/]")
 
 
-def project_settings(root: Path | None) -> Settings:
-    """Settings of a pledgeflow project folder, or a clear refusal when the folder is not one."""
-    settings = Settings.from_root(root)
-    if not settings.is_project:
-        console.print(f"[red]{settings.root} is not a pledgeflow project[/]: no schemas/catalog.yaml there. "
-                      "Run from the project folder or pass --root (or set PLEDGEFLOW_ROOT).")
-        raise typer.Exit(2)
-    return settings
-
-
-def print_failures(failures: pl.DataFrame, title: str, limit: int = 200) -> None:
-    table = Table(title=title)
-    columns = ["source_file", "source_row", "column", "rule", "value", "message_ko", "message_en"]
-    for name in columns:
-        table.add_column(name, overflow="fold")
-    for row in failures.head(limit).select(columns).iter_rows():
-        table.add_row(*cells(row))
-    console.print(table)
-    if failures.height > limit:
-        console.print(f"... and {failures.height - limit} more")
-
-
 @app.command()
 def failures(
-    dataset: str = typer.Option(None, help="Only this dataset"),
+    dataset: str = typer.Option(None, help=DATASET_HELP),
+    state: str = typer.Option(None, help="Only failures in this state: new | persisting | waived | corrected | excluded"),
     limit: int = typer.Option(200, help="Rows to show"),
+    as_json: bool = JsonOption,
     root: Path = RootOption,
 ) -> None:
-    """Show the validation failures (quarantine) of the current published version."""
-    frame = read_published(root, "validation_failures")
+    """Show the validation failures a steward acts on, with their state (new, persisting, waived, corrected, excluded).
+
+    After a blocked run (exit 3) these are the failures that blocked it, until a later run publishes;
+    otherwise those of the current published version. The first line says which run they are from.
+    """
+    from pledgeflow.steward.review_html import STATES
+
+    settings = project_settings(root)
+    check_choice(dataset, dataset_choices(settings), "--dataset")
+    check_choice(state, list(STATES), "--state")
+    frame, context = failures_to_show(settings)
     if dataset:
         frame = frame.filter(pl.col("dataset") == dataset)
-    print_failures(frame, f"Quarantine: {frame.height} failures", limit)
+    counts = count_states(frame)
+    if state:
+        frame = frame.filter(pl.col("state") == state)
+    frame = frame.sort(pl.col("state").is_in(OPEN_STATES).not_(), "dataset", "source_file", "source_row", nulls_last=True)
+    if as_json:
+        print_json(frame, **context, **counts)
+        return
+    print_failures(frame, failures_headline(context, counts, dataset), limit)
+    console.print(f"Review pack: {context['review_pack']}", soft_wrap=True)
 
 
 @app.command()
 def reconcile(
     all_rows: bool = typer.Option(False, "--all", help="Include checks that match"),
+    as_json: bool = JsonOption,
     root: Path = RootOption,
 ) -> None:
     """Show the reconciliation of the current published version (disagreements first)."""
     frame = read_published(root, "reconciliation")
     if not all_rows:
         frame = frame.filter(pl.col("status") != "match")
+    frame = frame.sort("status", "kind", "check_id")
+    if as_json:
+        print_json(frame)
+        return
     table = Table(title=f"Reconciliation: {frame.height} rows")
     columns = ["kind", "rule", "subject", "period", "expected", "observed", "observed_text", "status", "message_ko", "message_en"]
-    for name in columns:
-        table.add_column(name, overflow="fold")
-    for row in frame.sort("status", "kind", "check_id").select(columns).iter_rows():
+    add_columns(table, columns, {"subject", "observed_text", "message_ko", "message_en"})
+    for row in frame.select(columns).iter_rows():
         table.add_row(*cells(row))
     console.print(table)
 
 
-def cells(row: tuple) -> list[str]:
-    """Table cells as plain text: '[column]' in a message is data, not rich markup."""
-    return ["" if v is None else escape(str(v)) for v in row]
-
-
 @app.command()
-def runs(root: Path = RootOption, last: int = typer.Option(20, help="How many runs to show")) -> None:
-    """Show the run history: status, counts, reused files, durations, failures new / resolved."""
+def runs(root: Path = RootOption, last: int = typer.Option(20, help="How many runs to show"), as_json: bool = JsonOption) -> None:
+    """Show the run history: status, start time (KST), duration and seconds per step, counts, reused files, failures."""
+    from pledgeflow.clock import in_seoul
     from pledgeflow.contracts import load_contract
     from pledgeflow.run.history import read_runs
 
-    settings = Settings.from_root(root)
+    settings = project_settings(root)
     contract = load_contract(settings.schemas_dir / "curated" / "runs.schema.yaml")
     frame = read_runs(settings.state_dir, contract).sort("run_number").tail(last)
-    table = Table(title=f"Runs ({frame.height} shown)")
-    columns = ["run_number", "status", "started_at", "duration_s", "files_read", "files_reused", "rows_read", "rows_valid",
-               "rows_quarantined", "mismatches", "failures_new", "failures_resolved", "version", "message"]
-    for name in columns:
-        table.add_column(name, overflow="fold")
-    for row in frame.select(columns).iter_rows():
+    if as_json:
+        print_json(frame)
+        return
+    shown = frame.with_columns(in_seoul(pl.col("started_at")).dt.strftime("%Y-%m-%d %H:%M:%S KST").alias("started_at"),
+                               step_durations(pl.col("step_seconds_json")).alias("steps"))
+    table = Table(title=f"Runs ({frame.height} shown; times in KST, Asia/Seoul)")
+    # short headers: fifteen columns must fit a terminal without folding numbers into slivers
+    columns = {"run_number": "run", "status": "status", "started_at": "started (KST)", "duration_s": "total s",
+               "steps": "seconds per step", "files_read": "files", "files_reused": "reused", "rows_read": "rows",
+               "rows_valid": "valid", "rows_quarantined": "quarant.", "mismatches": "mismatch", "failures_new": "new",
+               "failures_resolved": "resolved", "version": "version", "message": "message"}
+    add_columns(table, list(columns.values()), {"seconds per step", "message"})
+    for row in shown.select(list(columns)).iter_rows():
         table.add_row(*cells(row))
     console.print(table)
 
@@ -214,19 +255,19 @@ def runs(root: Path = RootOption, last: int = typer.Option(20, help="How many ru
 @app.command()
 def serve(root: Path = RootOption) -> None:
     """Serve the nightly deployment prefect.yaml defines (02:00 Asia/Seoul, its parameters) from this process."""
+    settings = project_settings(root)
     quiet_prefect_environment()
     from pledgeflow.run.flow import nightly
     from pledgeflow.run.deployment import serve_options
 
-    settings = project_settings(root)
     nightly.serve(**serve_options(settings.root))
 
 
 @app.command()
 def synth(
     target: Path = typer.Argument(..., help="Folder to create the synthetic project in (never the repo's raw/)"),
-    rows: int = typer.Option(10_000, "--rows", help="Placement rows (cohorts and fairs follow in proportion)"),
-    districts: int = typer.Option(25, "--districts"),
+    rows: int = typer.Option(10_000, "--rows", min=1, help="Placement rows, 1 or more (cohorts and fairs follow in proportion)"),
+    districts: int = typer.Option(25, "--districts", min=1),
     seed: int = typer.Option(1, "--seed"),
     defect_rate: float = typer.Option(0.01, "--defect-rate", help="Share of rows with a planted defect"),
     root: Path = RootOption,
@@ -235,12 +276,20 @@ def synth(
     from pledgeflow.synth.generate import generate_project
 
     settings = project_settings(root)
-    if target.resolve() == settings.root:
-        console.print("[red]Refusing to write into the project itself[/]: pick an empty folder.")
-        raise typer.Exit(2)
+    refuse_project_target(target, settings)
     info = generate_project(target, settings.root, rows, districts=districts, seed=seed, defect_rate=defect_rate)
     console.print(f"Wrote {len(info['files'])} delivery files into {target}: rows {info['rows']}")
     console.print(f"Run it with: pledgeflow run --root {target}")
+
+
+def refuse_project_target(target: Path, settings: Settings) -> None:
+    """synth replaces raw/, schemas/ and gx/ of its target: never the project's own, nor anything in its raw/."""
+    place = target.resolve()
+    if place == settings.root.resolve() or place.is_relative_to(settings.raw_dir.resolve()):
+        err_console.print(f"[red]Refusing to write a synthetic project into {escape(str(place))}[/]: it is the project "
+                          f"itself or inside its raw/ (deliveries are never written by code). Pick an empty folder "
+                          f"outside them, e.g. /tmp/synth.")
+        raise typer.Exit(2)
 
 
 @app.command()
@@ -256,7 +305,7 @@ def report(
     settings = project_settings(root)
     current = settings.curated_dir / "current"
     if not current.is_dir():
-        console.print("[red]Nothing published yet.[/] Run `pledgeflow run` first.")
+        err_console.print("[red]Nothing published yet.[/] Run `pledgeflow run` first.")
         raise typer.Exit(2)
     own = current / "report" / "index.html"
     if own.is_file() and out is None and pledge is None and not pdf:
@@ -276,9 +325,9 @@ def report(
 def read_published(root: Path | None, table: str) -> pl.DataFrame:
     from pledgeflow.publish.version import read_current
 
-    frame = read_current(Settings.from_root(root).curated_dir, table)
+    frame = read_current(project_settings(root).curated_dir, table)
     if frame is None:
-        console.print("[red]Nothing published yet.[/] Run `pledgeflow run` first.")
+        err_console.print("[red]Nothing published yet.[/] Run `pledgeflow run` first.")
         raise typer.Exit(2)
     return frame
 

@@ -10,39 +10,37 @@ Exit codes: 0 recorded; 2 bad usage, record not found, nothing published yet.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from pledgeflow.cli.common import JsonOption, RootOption, console, err_console, print_json, project_settings
 from pledgeflow.settings import Settings
 
 review_app = typer.Typer(add_completion=False, no_args_is_help=True,
                          help="Steward decisions 검토 결정: correct 수정, waive 면제 or exclude 제외 a record.")
-console = Console()
-RootOption = typer.Option(None, "--root", help="Project folder with raw/, schemas/, curated/ (default: $PLEDGEFLOW_ROOT or .)")
 FileOption = typer.Option(None, "--file", help="Delivery file relative to raw/, e.g. placements/2019_채용실적.csv")
 RowOption = typer.Option(None, "--row", help="Row number as Excel shows it")
 FingerprintOption = typer.Option(None, "--fingerprint", help="A failure's fingerprint, instead of --file/--row")
 ByOption = typer.Option(..., "--by", help="Who decides 결정자")
 ReasonOption = typer.Option(..., "--reason", help="Why 사유")
+# "+90d", "6m", "1y", "30일", "6개월", "1년": an expiry relative to today in Seoul, so an example never goes stale
+RELATIVE_EXPIRY = re.compile(r"^\+?\s*(\d+)\s*(d|m|y|일|개월|년)$")
+OFFSETS = {"d": "d", "일": "d", "m": "mo", "개월": "mo", "y": "y", "년": "y"}
 
 
 def refuse(message_ko: str, message_en: str) -> None:
-    console.print(f"[red]{escape(message_ko)}[/]\n{escape(message_en)}")
+    err_console.print(f"[red]{escape(message_ko)}[/]\n{escape(message_en)}")
     raise typer.Exit(2)
 
 
 def project(root: Path | None) -> Settings:
-    settings = Settings.from_root(root)
-    if not settings.is_project:
-        refuse(f"{settings.root} 폴더에 schemas/catalog.yaml이 없습니다. 프로젝트 폴더에서 실행하거나 --root를 주세요.",
-               f"{settings.root} is not a pledgeflow project (no schemas/catalog.yaml): run from it or pass --root.")
-    return settings
+    return project_settings(root)
 
 
 def find_record(settings: Settings, file: str | None, row: int | None, fingerprint: str | None) -> dict:
@@ -106,6 +104,12 @@ def record(settings: Settings, action: str, target: dict, **fields: object) -> N
     if fields.get("column"):
         console.print(f"  {fields['column']} := {escape(mask_text(str(fields['new_value'])))}")
     console.print(f"다음 실행에서 적용됩니다 / the next run applies it. Ledger: {escape(str(ledger))}")
+    # a decision changes what the records count, so the reconciliation with the printed card changes with it
+    effect = {"exclude": ("이 레코드는 지표에서 빠집니다", "the record leaves the indicators"),
+              "correct": ("통과하면 이 레코드가 지표에 들어갑니다", "once valid, the record counts in the indicators"),
+              "waive": ("이 레코드가 지표에 들어갑니다", "the record counts in the indicators")}[action]
+    console.print(f"[dim]{effect[0]}: 카드와의 대조(reconcile) 결과가 달라질 수 있습니다 / {effect[1]}: "
+                  "the reconciliation with the printed card may change (`pledgeflow reconcile`).[/]")
 
 
 def correctable_column(settings: Settings, dataset: str, name: str) -> str:
@@ -141,7 +145,7 @@ def correct(
 def waive(
     file: str = FileOption, row: int = RowOption, fingerprint: str = FingerprintOption,
     by: str = ByOption, reason: str = ReasonOption,
-    expires: str = typer.Option(None, "--expires", help="Last day the waiver holds, e.g. 2021-12-31"),
+    expires: str = typer.Option(None, "--expires", help="Last day (Seoul) the waiver holds: a date (2027-12-31) or from today (+90d, 6m, 1y); runs after it stop applying it"),
     root: Path = RootOption,
 ) -> None:
     """Accept a quarantined record as it is (optionally until --expires)."""
@@ -153,15 +157,26 @@ def waive(
     record(settings, "waive", target, decided_by=by, reason=reason, expires_date=until)
 
 
-def parse_expiry(text: str | None) -> date | None:
+def parse_expiry(text: str | None, today: date | None = None) -> date | None:
+    """The last day (a Seoul date) a waiver holds: a date in any Korean form, or relative to today ("+90d", "6m", "1y").
+
+    A run applies the waiver on every day up to and including it (runs date themselves in Seoul), so a
+    date before today would be expired at the next run: refused.
+    """
     if text is None:
         return None
+    from pledgeflow.clock import now_seoul
     from pledgeflow.korean import parse_date
 
+    today = today or now_seoul().date()
+    relative = RELATIVE_EXPIRY.match(text.strip())
+    if relative:
+        offset = f"{relative.group(1)}{OFFSETS[relative.group(2)]}"
+        return pl.select(pl.lit(today).dt.offset_by(offset)).item()
     until = pl.select(parse_date(pl.lit(text, dtype=pl.String))).item()
-    if until is None or until < date.today():
-        refuse(f"만료일 '{text}'을(를) 읽을 수 없거나 이미 지났습니다. 예) 2021-12-31",
-               f"Expiry '{text}' is not a date or is in the past, e.g. 2021-12-31.")
+    if until is None or until < today:
+        refuse(f"만료일 '{text}'을(를) 읽을 수 없거나 이미 지났습니다(오늘 {today}). 예) 2027-12-31, +90d(90일 뒤), 6m, 1y",
+               f"Expiry '{text}' is not a date or is before today ({today}, Seoul), e.g. 2027-12-31, +90d (in 90 days), 6m, 1y.")
     return until
 
 
@@ -177,7 +192,7 @@ def exclude(
 
 
 @review_app.command("list")
-def list_decisions(root: Path = RootOption) -> None:
+def list_decisions(root: Path = RootOption, as_json: bool = JsonOption) -> None:
     """Show the decisions ledger, with each decision's outcome in the current published version."""
     from pledgeflow.clock import in_seoul
     from pledgeflow.privacy import mask_personal_numbers
@@ -191,12 +206,16 @@ def list_decisions(root: Path = RootOption) -> None:
     outcomes = published.select("decision_id", "outcome") if published is not None and "outcome" in published.columns \
         else pl.DataFrame(schema={"decision_id": pl.String, "outcome": pl.String})
     shown = ledger.join(outcomes.unique("decision_id"), on="decision_id", how="left").with_columns(
+        in_seoul(pl.col("decided_at")).alias("decided_at_kst"),
         in_seoul(pl.col("decided_at")).dt.strftime("%Y-%m-%d %H:%M"),
         mask_personal_numbers(pl.col("new_value")), mask_personal_numbers(pl.col("reason")),
         pl.when(pl.col("problem_rule").is_not_null()).then(pl.lit("invalid")).otherwise("outcome").alias("outcome"),
     )
     columns = ["decision_id", "decided_at", "decided_by", "action", "source_file", "source_row", "column",
                "new_value", "reason", "expires_date", "outcome"]
+    if as_json:  # decided_at in ISO 8601 with its Seoul offset
+        print_json(shown.with_columns(pl.col("decided_at_kst").alias("decided_at")).select(columns, "problem_ko", "problem_en"))
+        return
     table = Table(title=f"Decisions 검토 결정: {ledger.height}")
     for name in columns:
         table.add_column(name, overflow="fold")

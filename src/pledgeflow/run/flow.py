@@ -28,13 +28,13 @@ from prefect.states import Completed, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from pledgeflow import aggregate, card, ingest, settle
-from pledgeflow.errors import NotPublished
+from pledgeflow.errors import BlockedByData, NotPublished
 from pledgeflow.ingest import cache
 from pledgeflow.project import Project
 from pledgeflow.run import artifacts, bookkeeping
 from pledgeflow.run.batches import batch_deliveries
 from pledgeflow.run.lock import run_lock
-from pledgeflow.run.tables import compile_tables, publish_tables
+from pledgeflow.run.tables import compile_tables, keep_blocked_review, publish_tables
 from pledgeflow.settings import Settings
 
 # Polars already uses every core inside a task: a few files at a time is enough, and bounds memory.
@@ -92,10 +92,15 @@ def ingest_batch(name, deliveries, project, context):
 
 
 @step(task_run_name="settle records")
-def settle_records(results, project, as_of):
-    settled = settle.settle_records(results, project, as_of)
+def settle_records(results, project, run):
+    settled = settle.settle_records(results, project, run.local_date)
     artifacts.log_settled(get_run_logger(), settled)
-    settle.enforce_thresholds(settled, project.catalog)  # raises BlockedByData past a dataset's limits
+    try:
+        settle.enforce_thresholds(settled, project.catalog)  # raises BlockedByData past a dataset's limits
+    except BlockedByData as verdict:  # the steward still needs the failures that blocked the run
+        pack = keep_blocked_review(run, project, settled, str(verdict))
+        get_run_logger().error("Blocked: the review pack of the failures that blocked the run is %s", pack)
+        raise
     return settled
 
 
@@ -212,7 +217,7 @@ def run_once(project: Project, full: bool) -> dict:
             wait(futures)
             ingested = [*unchanged.values(), *(pair for f in futures for pair in f.result())]  # raises if a task failed
         with clock.step("settle"):
-            settled = settle_records([result for result, _ in ingested], project, run.local_date)
+            settled = settle_records([result for result, _ in ingested], project, run)
         if isinstance(FlowRunContext.get().task_runner, ThreadPoolTaskRunner):  # else publish runs elsewhere
             from pledgeflow.publish.audit import preload_great_expectations
 

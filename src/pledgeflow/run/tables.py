@@ -68,8 +68,9 @@ def publish_tables(run: RunContext, project: Project, tables: dict[str, pl.DataF
         from pledgeflow.report import build_report
         from pledgeflow.steward.review_pack import write_review_pack
 
-        write_review_pack(staging / "review", tables["validation_failures"], settled.delivered, project.catalog,
-                          run.run_id, tables["failure_trend"], contract=project.contract("validation_failures"))
+        write_review_pack(staging / "review", tables["validation_failures"], pack_values(settled), project.catalog,
+                          run.run_id, tables["failure_trend"], contract=project.contract("validation_failures"),
+                          corrections=pack_corrections(settled))
         # the pledge report reads the version's own tables, exactly as a dashboard would
         build_report(staging, staging / "report", status_rule=settings.schemas_dir / "report" / "status_rule.yaml")
 
@@ -84,3 +85,27 @@ def publish_tables(run: RunContext, project: Project, tables: dict[str, pl.DataF
     history.record_history(settings.state_dir, tables["runs"], tables["failure_trend"])
     write_manifest(settings.state_dir / "runs" / run.run_id / "manifest.json", manifest | {"outputs": result.files})
     return result
+
+
+def keep_blocked_review(run: RunContext, project: Project, settled: Settled, reason: str) -> Path:
+    """A run blocked by its data keeps its failures (with their states) and review pack in state/runs/<run_id>/review/."""
+    from pledgeflow.steward.blocked import write_blocked_pack
+
+    settings, contract = project.settings, project.contract("validation_failures")
+    previous = read_current(settings.curated_dir, "validation_failures")
+    failures = history.track_failures(contract, settled.failures, previous, run.run_number, settled.dispositions,
+                                      settled.corrected_failures)
+    return write_blocked_pack(settings.state_dir, run.run_id, run.run_number, reason, failures, pack_values(settled),
+                              project.catalog, contract, pack_corrections(settled))
+
+
+def pack_values(settled: Settled) -> dict[str, pl.DataFrame]:
+    """Each failing record's values as delivered: a corrected record's original values first, then the rest."""
+    return {d: pl.concat([settled.originals[d], frame], how="diagonal_relaxed") if settled.originals.get(d) is not None
+            and settled.originals[d].height else frame for d, frame in settled.delivered.items()}
+
+
+def pack_corrections(settled: Settled) -> pl.DataFrame:
+    """The corrections this run applied or tried (still failing), for the pack's before → after column."""
+    return settled.decisions.filter((pl.col("action") == "correct") & pl.col("outcome").is_in(["applied", "still_failing"])).select(
+        "dataset", "source_file", "source_row", "column", "new_value", "outcome")

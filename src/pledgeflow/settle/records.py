@@ -9,7 +9,7 @@ exactly one of valid, quarantined or excluded; `file_counts` says so per file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import polars as pl
@@ -42,6 +42,8 @@ class Settled:
     decisions: pl.DataFrame  # lineage: one row per decision and its outcome
     dispositions: pl.DataFrame  # dataset, source_file, source_row, state (waived | corrected | excluded)
     corrected_failures: pl.DataFrame  # failures a correction made go away (listed with state corrected)
+    # quarantined records a steward corrected, as delivered before the correction: the review pack's "before"
+    originals: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
 def settle_records(results: list[DeliveryResult], project: Project, as_of: date) -> Settled:
@@ -76,7 +78,16 @@ def settle_records(results: list[DeliveryResult], project: Project, as_of: date)
         decisions=decided,
         dispositions=dispositions(decided),
         corrected_failures=merged.corrected_failures,
+        originals=corrected_originals(delivered, matched),
     )
+
+
+def corrected_originals(delivered: dict[str, pl.DataFrame], matched: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The delivered view of every quarantined record a matched correction names, before the correction."""
+    keys = matched.filter((pl.col("outcome") == "matched") & (pl.col("action") == "correct")).select(
+        "dataset", pl.col("matched_source_file").alias("source_file"), pl.col("matched_source_row").alias("source_row"))
+    return {d: frame.join(keys.filter(pl.col("dataset") == d).drop("dataset").unique(), on=KEY[1:], how="semi")
+            for d, frame in delivered.items() if frame.width}
 
 
 def count_rows(results: list[DeliveryResult], valid: dict, quarantined: dict, excluded: dict) -> pl.DataFrame:

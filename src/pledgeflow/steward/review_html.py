@@ -3,8 +3,9 @@
 
 District networks have no internet access, so the page is self-contained: inline CSS and JS and a
 Content-Security-Policy that forbids any network request. Every value is HTML-escaped (a vectorised
-`escape_html`); the tables arrive export-safe from `pledgeflow.steward.review_pack` (masked, formulas neutralised).
-Each record row carries its rules and states for the search, rule and state filters.
+`escape_html`) and shown as delivered (HTML is not executed: no formula guard); the tables arrive masked from
+`pledgeflow.steward.review_pack`. Each record row carries its rules and states for the search, rule and state
+filters; what the steward acts on comes first and the hash-like keys (`KEY_COLUMNS`) fold into one `<details>` cell.
 
 `pledgeflow.steward.review_pack` imports this module, so what both writers share lives here: `Table`, the state
 labels `STATES` and the `LIST_SEPARATOR` of the rules/states/fingerprints lists.
@@ -21,6 +22,7 @@ import polars as pl
 
 STATES = {"new": "신규", "persisting": "지속", "waived": "예외 인정", "corrected": "정정", "resolved": "해소", "excluded": "제외"}
 LIST_SEPARATOR = "; "  # PAGE_JS splits the lists on this same separator
+KEY_COLUMNS = ("record_id", "record_key", "fingerprints")  # for decisions and look-ups, not for reading: folded away
 # 150,000 failing records made a 116 MB page that browsers struggle to open, let alone filter; 10,000 keep it
 # under 10 MB. The page shows the first records of each dataset; the workbook and validation_failures hold them all.
 HTML_RECORD_LIMIT = 10_000
@@ -43,10 +45,15 @@ def escape_html(expr: pl.Expr) -> pl.Expr:
 
 
 def html_rows(frame: pl.DataFrame, with_filters: bool) -> pl.Expr:
-    """<tr> per row, every value escaped; record rows carry their rules and states for the filters."""
+    """<tr> per row, every value escaped; record rows carry their rules and states for the filters, and
+    their keys in one closed <details> cell at the end."""
     numeric = {c for c, dtype in frame.schema.items() if dtype.is_numeric()}
+    keys = [c for c in KEY_COLUMNS if c in frame.columns] if with_filters else []
     cells = [pl.format('<td class="n">{}</td>' if c in numeric else "<td>{}</td>",
-                       escape_html(pl.col(c).cast(pl.String).fill_null(""))) for c in frame.columns]
+                       escape_html(pl.col(c).cast(pl.String).fill_null(""))) for c in frame.columns if c not in keys]
+    if keys:
+        listed = [pl.format(f"{c}: {{}}", escape_html(pl.col(c).cast(pl.String).fill_null("-"))) for c in keys]
+        cells.append(pl.format("<td><details><summary>키 keys</summary>{}</details></td>", pl.concat_str(listed, separator="\n")))
     opener = (pl.format('<tr data-rules="{}" data-states="{}">', escape_html(pl.col("rules").fill_null("")),
                         escape_html(pl.col("states").fill_null(""))) if with_filters else pl.lit("<tr>"))
     return pl.concat_str([opener, *cells, pl.lit("</tr>")])
@@ -55,7 +62,10 @@ def html_rows(frame: pl.DataFrame, with_filters: bool) -> pl.Expr:
 def write_table(out: BinaryIO, table: Table, with_filters: bool = False) -> None:
     """The table's HTML, its rows one per line straight from polars (a 150,000-row table is ~100 MB of HTML:
     it never becomes one Python string)."""
-    heads = "".join(f"<th>{html.escape(ko)}<br><small>{html.escape(en)}</small></th>" for ko, en in table.headers)
+    keys = {c for c in KEY_COLUMNS if c in table.frame.columns} if with_filters else set()
+    shown = [head for c, head in zip(table.frame.columns, table.headers) if c not in keys]
+    heads = "".join(f"<th>{html.escape(ko)}<br><small>{html.escape(en)}</small></th>" for ko, en in shown)
+    heads += "<th>키<br><small>keys</small></th>" if keys else ""
     out.write(f'<div class="wrap"><table><thead><tr>{heads}</tr></thead><tbody>\n'.encode())
     if table.frame.height:
         table.frame.select(html_rows(table.frame, with_filters)).write_csv(out, include_header=False, quote_style="never")
@@ -99,7 +109,7 @@ def write_dataset(out: BinaryIO, table: Table, limit: int = HTML_RECORD_LIMIT) -
 PAGE_CSS = """body{font-family:"Malgun Gothic","Apple SD Gothic Neo",sans-serif;margin:1.5em;color:#222}
 table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #bbb;padding:3px 6px;vertical-align:top;white-space:pre-line}
 th{background:#dde7f0;position:sticky;top:0}th small{color:#555;font-weight:normal}td.n{text-align:right}
-.wrap{overflow:auto;max-height:80vh;margin-bottom:1.5em}.cut{color:#8a4b00}.filters{margin:.5em 0}.filters label{margin-right:1em}"""
+.wrap{overflow:auto;max-height:80vh;margin-bottom:1.5em}.blocked{color:#b00020;font-weight:bold}summary{cursor:pointer}.cut{color:#8a4b00}.filters{margin:.5em 0}.filters label{margin-right:1em}"""
 PAGE_JS = """document.querySelectorAll("section.dataset").forEach(function(sec){
 var q=sec.querySelector(".f-text"),r=sec.querySelector(".f-rule"),s=sec.querySelector(".f-state"),n=sec.querySelector(".f-count");
 function has(list,v){return !v||list.split("; ").indexOf(v)>=0;}
@@ -112,14 +122,20 @@ tr.hidden=!ok;if(ok){shown++;}});n.textContent=shown;}
 PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
 
-def write_html(path: Path, summary: list[Table], per_dataset: list[Table], run_id: str, limit: int = HTML_RECORD_LIMIT) -> None:
+def write_html(path: Path, summary: list[Table], per_dataset: list[Table], run_id: str, limit: int = HTML_RECORD_LIMIT,
+               blocked_reason: str | None = None) -> None:
+    from pledgeflow.steward.howto import INTRO_EN, INTRO_KO
+
+    blocked = (f'<p class="blocked">이 실행은 자료 문제로 차단되어 아무것도 게시되지 않았습니다: {html.escape(blocked_reason)}. '
+               "아래 실패를 처리한 뒤 다시 실행하세요.<br>This run was blocked by its data and published nothing: "
+               f"{html.escape(blocked_reason)}.</p>" if blocked_reason else "")
     with path.open("wb") as out:
         out.write((
             '<!DOCTYPE html>\n<html lang="ko"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="{PAGE_CSP}">'
             f"<title>검증 실패 검토 자료 (Validation review pack) {html.escape(run_id)}</title><style>{PAGE_CSS}</style></head><body>"
             f"<h1>검증 실패 검토 자료 (Validation review pack)</h1><p>실행 (Run): {html.escape(run_id)}</p>"
-            "<p>수식으로 보이는 값은 앞에 ' 를 붙였습니다 (values that look like formulas start with ').</p>"
+            f"{blocked}<p>{html.escape(INTRO_KO)}<br><small>{html.escape(INTRO_EN)}</small></p>"
             "<h2>요약 (Summary)</h2>"
         ).encode())
         for table in summary:

@@ -4,34 +4,36 @@ Both files show the same content: a summary (failures by dataset and rule, by st
 across runs when given) and, per dataset, one row per failing record with its values as delivered,
 the file and the row number a steward sees in that file, and every rule the record broke.
 
-Everything exported passes two vectorised guards first: `mask_personal_numbers` (the pipeline has
-masked already; this is the last line of defence) and `neutralise_formula`, which puts a `'` before
-any text starting with `=`, `+`, `-`, `@`, tab or CR so that no spreadsheet executes it — the HTML
-too, because stewards paste it into Excel. A delivered "-" (none) therefore shows as "'-".
+Everything exported passes `mask_personal_numbers` first (the pipeline has masked already; this is the
+last line of defence). Text stays text exactly as delivered: the workbook writes strings as strings, in
+cells formatted `quote_prefix` so that Excel never runs one as a formula, even after an edit; the HTML
+page is not executed. (A visible `'` before "-" or "20. 10. 12." confused stewards: it is gone.)
+A corrected record shows its values as delivered and, in its own column, each correction before → after.
+Both files start with how to record a decision (`pledgeflow.steward.howto`), in Korean first, and a blocked
+run's pack says why the run was blocked. The workbook prints on landscape A4, fit to width, headers repeated.
 The HTML page is written by `pledgeflow.steward.review_html`, which also holds the `Table` both writers take.
-The workbook's cells are rendered to sheet XML by polars (`pledgeflow.steward.xlsx_frames`), never one call per cell.
+The workbook is written by `pledgeflow.steward.review_xlsx`; its cells are rendered to sheet XML by polars
+(`pledgeflow.steward.xlsx_frames`), never one call per cell.
 Identical inputs give identical bytes.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
 from pathlib import Path
 
 import polars as pl
-import xlsxwriter
 
 from pledgeflow.catalog import Catalog, Descriptor, pseudonym_column
 from pledgeflow.contracts import conform
 from pledgeflow.privacy import mask_personal_numbers
-from pledgeflow.steward.review_html import LIST_SEPARATOR, STATES, Table, write_html
-from pledgeflow.steward.xlsx_frames import FrameSheet, header_frame
+from pledgeflow.steward.howto import HOWTO_HEADERS, howto_frame
+from pledgeflow.steward.review_html import KEY_COLUMNS, LIST_SEPARATOR, STATES, Table, write_html
+from pledgeflow.steward.review_xlsx import sheet_name, write_workbook
+
+__all__ = ["sheet_name", "write_review_pack"]
 
 WORKBOOK_FILE = "review_pack.xlsx"
 HTML_FILE = "review_pack.html"
-# a fixed creation date: xlsxwriter would otherwise stamp the wall clock and no two packs would match
-FIXED_CREATED = datetime(2000, 1, 1)
 RECORD_KEYS = ["source_file", "source_row"]
 SUMMARY_STATES = ("new", "persisting", "waived", "corrected")
 DELIVERED_PREFIX = "delivered."  # keeps delivered columns apart from the pack's own columns
@@ -44,19 +46,13 @@ LABELS = {  # column -> (Korean, English) header
     "record_key": ("레코드 키", "record_key"), "columns": ("오류 항목", "columns"), "rules": ("위반 규칙", "rules"),
     "messages_ko": ("안내(한국어)", "messages (Korean)"), "messages_en": ("안내(영어)", "messages (English)"),
     "states": ("상태", "states"), "fingerprints": ("실패 지문", "fingerprints"),
+    "corrections": ("정정 내용 (전 → 후)", "corrections (before → after)"),
 } | {state: (ko, state) for state, ko in STATES.items()}
-WRAPPED = {"message_ko", "message_en", "messages_ko", "messages_en"}
-
-
-def neutralise_formula(expr: pl.Expr) -> pl.Expr:
-    """Text that a spreadsheet would run as a formula gets a leading `'`; null stays null."""
-    return pl.when(expr.str.contains(r"^[=+\-@\t\r]")).then(pl.lit("'") + expr).otherwise(expr)
 
 
 def make_export_safe(frame: pl.DataFrame) -> pl.DataFrame:
-    """Mask personal numbers, then neutralise formulas, in every String column."""
-    text = pl.col(pl.String)
-    return frame.with_columns(neutralise_formula(mask_personal_numbers(text)).name.keep())
+    """Mask personal numbers in every String column (formulas are kept from running by the cell format)."""
+    return frame.with_columns(mask_personal_numbers(pl.col(pl.String)).name.keep())
 
 
 def strip_column_prefix(expr: pl.Expr) -> pl.Expr:
@@ -114,11 +110,31 @@ def delivered_columns(descriptor: Descriptor) -> list[tuple[str, str]]:
     return [(pseudonym_column(c.name) if c.personal == "pseudonymise" else c.name, c.label_ko) for c in descriptor.columns]
 
 
-def collect_failing_records(failures: pl.DataFrame, delivered: pl.DataFrame | None, descriptor: Descriptor) -> pl.DataFrame:
-    """One row per failing record of one dataset: where it is, its values as delivered, what it broke.
+def correction_notes(corrections: pl.DataFrame | None, values: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """source_file, source_row, corrections: "열: 전 → 후 (outcome)" per correction of a record, before as delivered."""
+    schema = {"source_file": pl.String, "source_row": pl.Int64, "corrections": pl.String}
+    if corrections is None or corrections.is_empty():
+        return pl.DataFrame(schema=schema)
+    before = values.unpivot(index=RECORD_KEYS, on=names, variable_name="column", value_name="before")
+    return (
+        corrections.join(before, on=[*RECORD_KEYS, "column"], how="left")
+        .sort(*RECORD_KEYS, "column")
+        .group_by(RECORD_KEYS, maintain_order=True)
+        .agg(pl.format("{}: {} → {} ({})", "column", pl.col("before").fill_null("(빈 칸)"), pl.col("new_value").fill_null("(빈 칸)"),
+                       pl.col("outcome").fill_null("")).str.join("\n").alias("corrections"))
+        .cast(schema)
+    )
 
-    The rules, states and fingerprints lists are aligned: the n-th state and fingerprint belong to the
-    n-th rule. A file-level failure (no row) is one record per file with no values.
+
+def collect_failing_records(failures: pl.DataFrame, delivered: pl.DataFrame | None, descriptor: Descriptor,
+                            corrections: pl.DataFrame | None = None) -> pl.DataFrame:
+    """One row per failing record of one dataset: where it is, what it broke, its state, its values as delivered.
+
+    Columns come in the order a steward acts on them: file, row, rules, messages, states, the cells in
+    question, any correction (before → after), the delivered values; the keys last. The rules, states and
+    fingerprints lists are aligned: the n-th state and fingerprint belong to the n-th rule. A file-level
+    failure (no row) is one record per file with no values. `delivered` keeps the first row per record:
+    a corrected record's values as delivered come first.
     """
     joined = LIST_SEPARATOR  # rules, states and fingerprints; messages go one per line
     records = (
@@ -139,14 +155,16 @@ def collect_failing_records(failures: pl.DataFrame, delivered: pl.DataFrame | No
     frame = delivered if delivered is not None and delivered.width else pl.DataFrame(schema=dict.fromkeys(RECORD_KEYS, pl.String))
     values = (
         conform(frame, {"source_file": pl.String, "source_row": pl.Int64, **dict.fromkeys(names, pl.String)})
-        .sort(RECORD_KEYS, nulls_last=True)
+        .sort(RECORD_KEYS, nulls_last=True, maintain_order=True)
         .unique(subset=RECORD_KEYS, keep="first", maintain_order=True)
-        .rename({n: DELIVERED_PREFIX + n for n in names})
     )
+    mine = None if corrections is None else corrections.filter(pl.col("dataset") == descriptor.dataset)
+    notes = correction_notes(mine, values, names)
     return (
-        records.join(values, on=RECORD_KEYS, how="left")
-        .select(*RECORD_KEYS, "record_id", "record_key", pl.col(f"^{DELIVERED_PREFIX}.*$"),
-                "columns", "rules", "messages_ko", "messages_en", "states", "fingerprints")
+        records.join(notes, on=RECORD_KEYS, how="left")
+        .join(values.rename({n: DELIVERED_PREFIX + n for n in names}), on=RECORD_KEYS, how="left")
+        .select(*RECORD_KEYS, "rules", "messages_ko", "messages_en", "states", "columns", "corrections",
+                pl.col(f"^{DELIVERED_PREFIX}.*$"), *KEY_COLUMNS)
         .sort(RECORD_KEYS, nulls_last=True)
     )
 
@@ -157,111 +175,36 @@ def headers_for(frame: pl.DataFrame, descriptor: Descriptor | None = None) -> tu
 
 
 def build_tables(failures: pl.DataFrame, delivered: dict[str, pl.DataFrame], catalog: Catalog,
-                 trend: pl.DataFrame | None) -> tuple[list[Table], list[Table]]:
-    """(summary tables, one record table per dataset), export-safe."""
+                 trend: pl.DataFrame | None, corrections: pl.DataFrame | None = None) -> tuple[list[Table], list[Table]]:
+    """(summary tables, one record table per dataset), export-safe; the summary starts with how to decide."""
     parts = [
         ("데이터셋별 합계", "Totals by dataset", summarise_datasets(failures, catalog)),
         ("데이터셋·규칙별 실패", "Failures by dataset and rule", summarise_rules(failures, catalog)),
     ]
     if trend is not None:
         parts.append(("실행별 추이", "Trend across runs", trend.sort(["run_number", "dataset"])))
-    summary = [Table(ko, en, make_export_safe(frame), headers_for(frame)) for ko, en, frame in parts]
+    howto = Table("결정 기록 방법", "How to record a decision", howto_frame(), HOWTO_HEADERS)
+    summary = [howto, *(Table(ko, en, make_export_safe(frame), headers_for(frame)) for ko, en, frame in parts)]
     per_dataset = []
     for name, descriptor in catalog.descriptors.items():
-        records = collect_failing_records(failures, delivered.get(name), descriptor)
+        records = collect_failing_records(failures, delivered.get(name), descriptor, corrections)
         per_dataset.append(Table(descriptor.title_ko, descriptor.title_en, make_export_safe(records),
                                  headers_for(records, descriptor)))
     return summary, per_dataset
 
 
-def column_widths(table: Table) -> list[float]:
-    """Excel column widths from the longest text (Hangul counts double), capped so messages wrap."""
-    if not table.frame.width:
-        return []
-    text = [pl.col(c).cast(pl.String).fill_null("") for c in table.frame.columns]
-    longest = table.frame.select([(t.str.len_chars() + t.str.count_matches(r"[^\x00-\x7F]")).max().alias(str(i))
-                                  for i, t in enumerate(text)]).row(0) if table.frame.height else [0] * table.frame.width
-    heads = [max(len(ko) * 2, len(en)) for ko, en in table.headers]
-    return [min(max(int(w or 0), h, 6) + 2, 50) for w, h in zip(longest, heads)]
-
-
-def sheet_name(title: str, used: set[str]) -> str:
-    """A valid, unique Excel sheet name (≤31 characters, none of []:*?/\\)."""
-    base = re.sub(r"[\[\]:*?/\\]", "_", title)[:31] or "sheet"
-    name, n = base, 1
-    while name.lower() in used:
-        n += 1
-        name = f"{base[:31 - len(str(n)) - 1]}~{n}"
-    used.add(name.lower())
-    return name
-
-
-def cell_formats(table: Table, formats: dict) -> list:
-    """Per column: wrap or plain text format for text, none for numbers (as write_number)."""
-    return [None if dtype.is_integer() else formats["wrap"] if name in WRAPPED else formats["text"]
-            for name, dtype in table.frame.schema.items()]
-
-
-def write_summary_sheet(workbook, formats: dict, tables: list[Table], run_id: str) -> None:
-    sheet = workbook.add_worksheet("요약 Summary", worksheet_class=FrameSheet)
-    sheet.write_frame(0, header_frame(["검증 실패 검토 자료 (Validation review pack)"]), [formats["title"]])
-    sheet.write_frame(1, header_frame([f"실행 (Run): {run_id}"]), [None])
-    sheet.write_frame(2, header_frame(["수식으로 보이는 값은 앞에 ' 를 붙였습니다 (values that look like formulas start with ')."]), [None])
-    row, widths = 4, [0.0] * max(t.frame.width for t in tables)
-    for table in tables:
-        sheet.write_frame(row, header_frame([f"{table.title_ko} ({table.title_en})"]), [formats["subtitle"]])
-        heads = [f"{ko} ({en})" if ko != en else ko for ko, en in table.headers]
-        sheet.write_frame(row + 1, header_frame(heads), [formats["head_ko"]] * len(heads))
-        row = sheet.write_frame(row + 2, table.frame, cell_formats(table, formats)) + 1
-        widths = [max(w, x) for w, x in zip(widths, column_widths(table) + [0.0] * len(widths))]
-    for c, width in enumerate(widths):
-        sheet.set_column(c, c, width)
-
-
-def write_dataset_sheet(workbook, formats: dict, table: Table, name: str) -> None:
-    """Korean headers in row 1, English names in row 2, then one row per failing record."""
-    sheet = workbook.add_worksheet(name, worksheet_class=FrameSheet)
-    sheet.write_frame(0, header_frame([ko for ko, _ in table.headers]), [formats["head_ko"]] * len(table.headers))
-    sheet.write_frame(1, header_frame([en for _, en in table.headers]), [formats["head_en"]] * len(table.headers))
-    fits = sheet.xls_rowmax - 3  # two header rows and a note
-    last = sheet.write_frame(2, table.frame.head(fits), cell_formats(table, formats))
-    if table.frame.height > fits:  # the validation_failures table keeps every record
-        more = table.frame.height - fits
-        sheet.write_frame(last, header_frame([f"… {more:,}건 더: 전체 목록은 validation_failures 표 "
-                                              f"({more:,} more: see the validation_failures table)"]), [None])
-    for c, width in enumerate(column_widths(table)):
-        sheet.set_column(c, c, width)
-    sheet.freeze_panes(2, 3)
-    sheet.autofilter(1, 0, max(last - 1, 1), table.frame.width - 1)
-
-
-def write_workbook(path: Path, summary: list[Table], per_dataset: list[Table], run_id: str) -> None:
-    # in_memory: zip entries get a fixed timestamp (temp files would carry the wall clock)
-    options = {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
-    workbook = xlsxwriter.Workbook(str(path), options)
-    workbook.set_properties({"title": f"검증 실패 검토 자료 {run_id}", "created": FIXED_CREATED})
-    head = {"bold": True, "bg_color": "#DDE7F0", "border": 1, "text_wrap": True, "valign": "top"}
-    formats = {
-        "title": workbook.add_format({"bold": True, "font_size": 14}),
-        "subtitle": workbook.add_format({"bold": True, "font_size": 12}),
-        "head_ko": workbook.add_format(head),
-        "head_en": workbook.add_format(head | {"bold": False, "italic": True, "font_color": "#555555"}),
-        "text": workbook.add_format({"valign": "top"}),
-        "wrap": workbook.add_format({"valign": "top", "text_wrap": True}),
-    }
-    write_summary_sheet(workbook, formats, summary, run_id)
-    used = {"요약 summary"}
-    for table in per_dataset:
-        write_dataset_sheet(workbook, formats, table, sheet_name(table.title_ko, used))
-    workbook.close()
-
-
 def write_review_pack(folder: Path, failures: pl.DataFrame, delivered: dict[str, pl.DataFrame], catalog: Catalog,
-                      run_id: str, trend: pl.DataFrame | None = None, *, contract: dict[str, pl.DataType]) -> dict[str, Path]:
-    """Write review_pack.xlsx and review_pack.html into `folder`; returns {"xlsx": path, "html": path}."""
+                      run_id: str, trend: pl.DataFrame | None = None, *, contract: dict[str, pl.DataType],
+                      corrections: pl.DataFrame | None = None, blocked_reason: str | None = None) -> dict[str, Path]:
+    """Write review_pack.xlsx and review_pack.html into `folder`; returns {"xlsx": path, "html": path}.
+
+    `delivered` holds each record's values as delivered (a corrected record's original values first);
+    `corrections` (dataset, source_file, source_row, column, new_value, outcome) the corrections to show
+    before → after; `blocked_reason` says why a blocked run published nothing.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    summary, per_dataset = build_tables(prepare_failures(failures, contract), delivered, catalog, trend)
+    summary, per_dataset = build_tables(prepare_failures(failures, contract), delivered, catalog, trend, corrections)
     paths = {"xlsx": folder / WORKBOOK_FILE, "html": folder / HTML_FILE}
-    write_workbook(paths["xlsx"], summary, per_dataset, run_id)
-    write_html(paths["html"], summary, per_dataset, run_id)
+    write_workbook(paths["xlsx"], summary, per_dataset, run_id, blocked_reason)
+    write_html(paths["html"], summary, per_dataset, run_id, blocked_reason=blocked_reason)
     return paths

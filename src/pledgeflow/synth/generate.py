@@ -254,7 +254,7 @@ def apply_duplicates(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFr
     """Rows marked `duplicate` become a copy of the row before them (same person, employer and day)."""
     index = np.arange(frame.height)
     dup = (frame["_defect"] == "duplicate").fill_null(False).to_numpy()
-    dup[0] = False
+    dup[:1] = False  # the first row has no row before it (and a district may have no rows at all)
     index[dup] = index[dup] - 1
     return frame[index].with_columns(
         pl.when(pl.Series(dup)).then(pl.lit("duplicate")).otherwise(pl.col("_defect").replace("duplicate", None)).alias("_defect"))
