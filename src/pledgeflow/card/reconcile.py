@@ -99,7 +99,12 @@ def match_cohorts(cohorts: pl.DataFrame, report: Report, catalog: Catalog) -> pl
 
 
 def compare_courses(cohorts: pl.DataFrame, report: Report, catalog: Catalog) -> pl.DataFrame:
-    """Card course counts (completed people) against completed_count of the matching cohorts, per year and in total."""
+    """Card course counts (completed people) against completed_count of the matching cohorts, per year and in total.
+
+    A cancelled cohort (the descriptor's `cancelled_when_zero` count is 0) counts nowhere, not even as an unmatched course."""
+    cancelled = catalog.descriptors["training_cohorts"].cancelled_when_zero if "training_cohorts" in catalog.descriptors else None
+    if cancelled:
+        cohorts = cohorts.filter(pl.col(cancelled) != 0)
     cohorts = match_cohorts(cohorts, report, catalog)
     card = report.activities.filter((pl.col("activity_kind") == "training_course") & (pl.col("measure") == "trained")).select(
         "activity_name_ko", "period", "source_ref", pl.col("value").cast(pl.Float64).alias("observed"), pl.col("value_text").alias("observed_text"))

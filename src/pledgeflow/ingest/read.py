@@ -20,6 +20,9 @@ import polars as pl
 from pledgeflow import storage
 from pledgeflow.catalog import DATASETS, Catalog, Descriptor, normalise_label, normalise_label_expr
 from pledgeflow.errors import DeliveryError
+from pledgeflow.ingest.profiles import UnknownColumn, aliases_for, composed_columns, known_labels, match_profile, suggest_column
+from pledgeflow.ingest.shapes import HEADER_SEARCH_ROWS, ROW_KIND, Header, classify_rows, declared_totals, find_header
+from pledgeflow.ingest.sidecar import Sidecar, load_sidecar
 
 # One row per delivery file; `source_file` is the posix path relative to raw/, as in every later table.
 DELIVERIES_SCHEMA = {
@@ -30,9 +33,6 @@ DELIVERIES_SCHEMA = {
     "sha256": pl.String,
 }
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
-# Real deliveries put a title line and a blank line above the header; 10 rows leaves room for more.
-HEADER_SEARCH_ROWS = 10
-MIN_HEADER_MATCHES = 2
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 
@@ -46,6 +46,14 @@ class Delivery:
     rows_read: int
     blank_rows: int
     unmapped_headers: tuple[str, ...]
+    total_rows: int = 0
+    repeated_header_rows: int = 0
+    totals: pl.DataFrame | None = None  # declared totals: source_file, source_row, label, column, declared
+    unknown_columns: tuple[UnknownColumn, ...] = ()
+    sheets: tuple[str, ...] = ()
+    profile: str | None = None
+    defaults_applied: tuple[str, ...] = ()  # "column=value" set from the sidecar
+    sidecar: Sidecar | None = None
 
 
 def discover_deliveries(raw_dir: Path | str, catalog: Catalog) -> pl.DataFrame:
@@ -140,21 +148,24 @@ def read_delivery(path: Path | str, descriptor: Descriptor, source_file: str) ->
     if storage.file_size(path) == 0:
         raise empty_file_error(source_file)
     local = not storage.is_remote(path)
+    sidecar = load_sidecar(path, descriptor, source_file)
     if PurePosixPath(str(path)).suffix.lower() in EXCEL_SUFFIXES:
         source = Path(path) if local else io.BytesIO(storage.read_bytes(path))
-        grid, encoding = read_excel_grid(source, source_file), "xlsx"
-    else:
-        grid, encoding = read_csv_bytes(storage.read_bytes(path), source_file)
+        from pledgeflow.ingest.sheets import read_workbook  # sheets builds on this module's build_delivery
+
+        return read_workbook(read_excel_grid(source, source_file, sheet_id=0), descriptor, source_file, sidecar)
+    grid, encoding = read_csv_bytes(storage.read_bytes(path), source_file)
     if grid.height == 0 or grid.width == 0:
         raise empty_file_error(source_file)
-    return build_delivery(grid, descriptor, source_file, encoding)
+    return build_delivery(grid, descriptor, source_file, encoding, sidecar=sidecar)
 
 
-def read_excel_grid(path: Path | io.BytesIO, source_file: str) -> pl.DataFrame:
-    """The first sheet as a grid of text cells; grid row i is Excel row i + 1."""
+def read_excel_grid(path: Path | io.BytesIO, source_file: str, sheet_id: int = 1) -> pl.DataFrame | dict[str, pl.DataFrame]:
+    """The first sheet as a grid of text cells; grid row i is Excel row i + 1. `sheet_id=0`: every sheet, by name."""
     try:
         return pl.read_excel(
             path,
+            sheet_id=sheet_id,
             engine="calamine",
             has_header=False,
             # skip_rows=0 keeps leading empty rows, which calamine drops otherwise: row numbers must match Excel.
@@ -230,66 +241,102 @@ def count_csv_fields(text: str) -> int:
     return int(fields_per_line(text).max() or 1)
 
 
-def build_delivery(grid: pl.DataFrame, descriptor: Descriptor, source_file: str, encoding: str) -> Delivery:
-    """Find the header, name the columns, drop blank rows and tag each row with its Excel row number."""
-    header_index = find_header_index(grid, descriptor, source_file)
-    header_cells = list(grid.row(header_index))
-    mapping, unmapped = map_headers(header_cells, grid.columns, descriptor, source_file)
-    check_required(mapping, descriptor, source_file)
-    data = grid.slice(header_index + 1).with_row_index("source_row", offset=header_index + 2)
-    # a cell is blank when nothing but whitespace is left (strip_chars also strips no-break spaces)
-    blank = pl.all_horizontal([pl.col(c).cast(pl.String).str.strip_chars().str.len_bytes().fill_null(0) == 0 for c in grid.columns])
-    kept = data.filter(~blank)
+def build_delivery(grid: pl.DataFrame, descriptor: Descriptor, source_file: str, encoding: str, *,
+                   header: Header | None = None, sidecar: Sidecar | None = None, sheet: str | None = None) -> Delivery:
+    """Find the header, name the columns, set aside blank, repeated-header and totals rows, tag rows with their Excel row."""
+    header = header or locate_header(grid, descriptor, source_file)
+    profile = match_profile(list(header.labels), descriptor)
+    composed, sources = compose_expressions(header, grid.columns, profile)
+    mapping, unmapped = map_headers(list(header.labels), grid.columns, descriptor, source_file,
+                                    aliases_for(descriptor, profile), skip=sources)
+    named = set(mapping.values()) | set(composed)
+    defaults = {n: v for n, v in (sidecar.defaults if sidecar else {}).items() if n not in named}
+    check_required(named | set(defaults), descriptor, source_file)
+    data = grid.slice(header.index + 1).with_row_index("source_row", offset=header.index + 2)
+    kinds = data.with_columns(classify_rows(grid, header, mapping, descriptor))
+    kept = kinds.filter(pl.col(ROW_KIND) == "data")
+    counted = dict(kinds.group_by(ROW_KIND).len().iter_rows())
+    values = {**{name: pl.col(raw) for raw, name in mapping.items()}, **composed,
+              **{name: pl.lit(value, dtype=pl.String) for name, value in defaults.items()}}
     frame = kept.select(
-        *(pl.col(raw).alias(name) for raw, name in mapping.items()),
-        *(pl.lit(None, dtype=pl.String).alias(c.name) for c in descriptor.columns if c.name not in mapping.values()),
+        *(values.get(c.name, pl.lit(None, dtype=pl.String)).cast(pl.String).alias(c.name) for c in descriptor.columns),
         pl.lit(source_file, dtype=pl.String).alias("source_file"),
         pl.col("source_row").cast(pl.Int64),
-    ).select(*(c.name for c in descriptor.columns), "source_file", "source_row")
+    )
+    totals = declared_totals(kinds.filter(pl.col(ROW_KIND) == "total").drop(ROW_KIND), mapping, descriptor)
     return Delivery(
         frame=frame,  # already in source_row order: numbered, then filtered
         encoding=encoding,
-        header_row=header_index + 1,
+        header_row=header.excel_row,
         rows_read=kept.height,
-        blank_rows=data.height - kept.height,
+        blank_rows=counted.get("blank", 0),
         unmapped_headers=tuple(unmapped),
+        total_rows=counted.get("total", 0),
+        repeated_header_rows=counted.get("repeated_header", 0),
+        totals=totals.with_columns(pl.lit(source_file).alias("source_file")),
+        unknown_columns=tuple(suggest_column(h, descriptor) for h in unmapped),
+        sheets=(sheet,) if sheet else (),
+        profile=(profile or {}).get("name"),
+        defaults_applied=tuple(f"{name}={value}" for name, value in sorted(defaults.items())),
+        sidecar=sidecar,
     )
+
+
+def locate_header(grid: pl.DataFrame, descriptor: Descriptor, source_file: str) -> Header:
+    header, best = find_header(grid, known_labels(descriptor))
+    if header is None:
+        raise no_header_error(descriptor, source_file, [best] if best else [])
+    return header
 
 
 def find_header_index(grid: pl.DataFrame, descriptor: Descriptor, source_file: str) -> int:
-    """0-based grid index of the first row (of the first 10) with at least two known header labels."""
-    known = list(descriptor.header_aliases)
-    matches = (
-        grid.head(HEADER_SEARCH_ROWS)
-        .with_row_index("grid_row")
-        .unpivot(index="grid_row", value_name="cell")
-        .filter(normalise_label_expr(pl.col("cell")).is_in(known))
-        .group_by("grid_row")
-        .agg(pl.len().alias("matches"))
-        .filter(pl.col("matches") >= MIN_HEADER_MATCHES)
+    """0-based grid index of the (last row of the) header among the first 10 rows."""
+    return locate_header(grid, descriptor, source_file).index
+
+
+def no_header_error(descriptor: Descriptor, source_file: str, seen: list[Header], sheets: list[str] | None = None) -> DeliveryError:
+    """No header row: name the columns expected and the best candidate row seen (sheet, row, its labels)."""
+    required = [c for c in descriptor.columns if c.required]
+    best = max(seen, key=lambda h: h.matches) if seen else None
+    where = f"{sheets[seen.index(best)]!r} " if best and sheets else ""
+    cells = ", ".join(label for label in best.labels if label)[:120] if best else ""
+    saw_ko = f" 가장 비슷한 행: {where}{best.excel_row}행({cells})." if best and cells else ""
+    saw_en = f" Closest row: {where}row {best.excel_row} ({cells})." if best and cells else ""
+    return DeliveryError(
+        source_file,
+        f"처음 {HEADER_SEARCH_ROWS}행에서 머리글 행을 찾지 못했습니다. '{descriptor.title_ko}' 양식의 "
+        f"열 이름({', '.join(c.label_ko for c in required)})이 있는 행을 확인해 주세요.{saw_ko}",
+        f"No header row in the first {HEADER_SEARCH_ROWS} rows. Check that the {descriptor.title_en} file "
+        f"has a row with its column names ({', '.join(c.name for c in required)}).{saw_en}",
     )
-    if matches.height == 0:
-        required = [c for c in descriptor.columns if c.required]
-        raise DeliveryError(
-            source_file,
-            f"처음 {HEADER_SEARCH_ROWS}행에서 머리글 행을 찾지 못했습니다. '{descriptor.title_ko}' 양식의 "
-            f"열 이름({', '.join(c.label_ko for c in required)})이 있는 행을 확인해 주세요.",
-            f"No header row in the first {HEADER_SEARCH_ROWS} rows. Check that the {descriptor.title_en} file "
-            f"has a row with its column names ({', '.join(c.name for c in required)}).",
-        )
-    return int(matches["grid_row"].min())
+
+
+def compose_expressions(header: Header, grid_columns: list[str], profile: dict | None) -> tuple[dict[str, pl.Expr], set[str]]:
+    """Columns a profile composes from several source columns (훈련과정ID + 회차 -> cohort_id), and the labels used."""
+    where = {normalise_label(label): column for label, column in zip(header.labels, grid_columns) if label}
+    exprs, used = {}, set()
+    for name, (sources, separator) in composed_columns(profile).items():
+        if all(s in where for s in sources):
+            parts = [pl.col(where[s]).cast(pl.String).str.strip_chars() for s in sources]
+            exprs[name] = pl.when(pl.all_horizontal(p.is_not_null() & (p != "") for p in parts)).then(
+                pl.concat_str(parts, separator=separator))
+            used |= set(sources)
+    return exprs, used
 
 
 def map_headers(
-    cells: list[str | None], grid_columns: list[str], descriptor: Descriptor, source_file: str
+    cells: list[str | None], grid_columns: list[str], descriptor: Descriptor, source_file: str,
+    aliases: dict[str, str] | None = None, skip: set[str] = frozenset(),
 ) -> tuple[dict[str, str], list[str]]:
-    """Grid column -> canonical name for recognised header cells, and the header texts not recognised."""
-    aliases = descriptor.header_aliases
+    """Grid column -> canonical name for recognised header cells, and the header texts not recognised.
+
+    `aliases` defaults to the descriptor's; `skip`: normalised labels used otherwise (composed columns)."""
+    aliases = aliases or descriptor.header_aliases
     mapping: dict[str, str] = {}
     unmapped: list[str] = []
     for grid_column, cell in zip(grid_columns, cells):
         label = (cell or "").strip()
-        if not label:
+        if not label or normalise_label(label) in skip:
             continue
         name = aliases.get(normalise_label(label))
         if name is None:
@@ -301,8 +348,8 @@ def map_headers(
     return mapping, unmapped
 
 
-def check_required(mapping: dict[str, str], descriptor: Descriptor, source_file: str) -> None:
-    missing = [c for c in descriptor.columns if c.required and c.name not in mapping.values()]
+def check_required(named: set[str], descriptor: Descriptor, source_file: str) -> None:
+    missing = [c for c in descriptor.columns if c.required and c.name not in named]
     if not missing:
         return
     names_ko = ", ".join(f"'{c.label_ko}'" for c in missing)
