@@ -43,6 +43,7 @@ class DeliveryResult:
     # the shape of the file (ingest/shapes.py, sheets.py, profiles.py, sidecar.py); JSON-ready for the cache
     total_rows: int = 0
     repeated_header_rows: int = 0
+    rows_below_header: int = 0
     cancelled_rows: int = 0  # valid rows of a cancelled event (e.g. a cohort with 수강인원 0): they count nowhere
     sheets: tuple[str, ...] = ()
     profile: str | None = None
@@ -66,6 +67,7 @@ class DeliveryResult:
             "file_error": self.file_error,
             "total_rows": self.total_rows,
             "repeated_header_rows": self.repeated_header_rows,
+            "rows_below_header": self.rows_below_header,
             "cancelled_rows": self.cancelled_rows,
             "sheets": list(self.sheets),
             "profile": self.profile,
@@ -101,6 +103,7 @@ def process_delivery(path: Path, dataset: str, source_file: str, project: Projec
         rows_valid=checked.valid.height,
         total_rows=delivery.total_rows,
         repeated_header_rows=delivery.repeated_header_rows,
+        rows_below_header=delivery.rows_below_header,
         cancelled_rows=count_cancelled(checked.valid, descriptor),
         sheets=delivery.sheets,
         profile=delivery.profile,

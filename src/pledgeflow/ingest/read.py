@@ -48,6 +48,7 @@ class Delivery:
     unmapped_headers: tuple[str, ...]
     total_rows: int = 0
     repeated_header_rows: int = 0
+    rows_below_header: int = 0  # every grid row under the header: data + totals + repeated headers + blank
     totals: pl.DataFrame | None = None  # declared totals: source_file, source_row, label, column, declared
     unknown_columns: tuple[UnknownColumn, ...] = ()
     sheets: tuple[str, ...] = ()
@@ -273,6 +274,7 @@ def build_delivery(grid: pl.DataFrame, descriptor: Descriptor, source_file: str,
         unmapped_headers=tuple(unmapped),
         total_rows=counted.get("total", 0),
         repeated_header_rows=counted.get("repeated_header", 0),
+        rows_below_header=data.height,
         totals=totals.with_columns(pl.lit(source_file).alias("source_file")),
         unknown_columns=tuple(suggest_column(h, descriptor) for h in unmapped),
         sheets=(sheet,) if sheet else (),

@@ -68,6 +68,7 @@ def combine_sheets(parts: list[Delivery], source_file: str) -> Delivery:
         unmapped_headers=tuple(dict.fromkeys(h for p in parts for h in p.unmapped_headers)),
         total_rows=sum(p.total_rows for p in parts),
         repeated_header_rows=sum(p.repeated_header_rows for p in parts),
+        rows_below_header=sum(p.rows_below_header for p in parts),
         totals=pl.concat([p.totals for p in parts if p.totals is not None]),
         unknown_columns=tuple(unknown.values()),
         sheets=tuple(s for p in parts for s in p.sheets),

@@ -26,6 +26,12 @@ COUNTS_SCHEMA = {  # DeliveryResult.counts, typed even when a run finds no file 
     "dataset": pl.String, "source_file": pl.String, "rows_read": pl.Int64, "rows_valid": pl.Int64,
     "rows_quarantined": pl.Int64, "blank_rows": pl.Int64, "encoding": pl.String, "header_row": pl.Int64,
     "unmapped_headers": pl.List(pl.String), "file_error": pl.String,
+    "total_rows": pl.Int64, "repeated_header_rows": pl.Int64, "rows_below_header": pl.Int64, "cancelled_rows": pl.Int64, "sheets": pl.List(pl.String),
+    "profile": pl.String,
+    "unknown_columns": pl.List(pl.Struct({"header": pl.String, "suggestion": pl.String, "column": pl.String})),
+    "defaults_applied": pl.List(pl.String), "delivery_facts": pl.List(pl.List(pl.String)),
+    "declared_totals": pl.List(pl.Struct({"source_file": pl.String, "source_row": pl.Int64, "column": pl.String,
+                                          "declared": pl.Int64, "observed": pl.Int64})),
 }
 
 
