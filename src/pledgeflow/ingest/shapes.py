@@ -32,6 +32,7 @@ class Header:
     rows: int
     labels: tuple[str, ...]
     matches: int
+    raw_rows: tuple[tuple[str, ...], ...] = ()  # the header's rows as typed (one, or group + column row)
 
     @property
     def excel_row(self) -> int:
@@ -65,10 +66,10 @@ def header_candidates(grid: pl.DataFrame, known: set[str]) -> list[Header]:
     rows = [[cell_text(c) for c in row] for row in grid.head(HEADER_SEARCH_ROWS + 1).iter_rows()]
     found = []
     for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        found.append(Header(i, 1, tuple(row), count_known(row, known)))
+        found.append(Header(i, 1, tuple(row), count_known(row, known), (tuple(row),)))
         if i + 1 < len(rows) and any(row):  # a group header has labels of its own
             joined = join_header(row, rows[i + 1], known)
-            found.append(Header(i + 1, 2, tuple(joined), count_known(joined, known)))
+            found.append(Header(i + 1, 2, tuple(joined), count_known(joined, known), (tuple(row), tuple(rows[i + 1]))))
     return found
 
 
@@ -88,8 +89,7 @@ def classify_rows(data: pl.DataFrame, header: Header, mapping: dict[str, str], d
     """An expression giving each data row its kind: data, blank, repeated_header or total.
 
     A totals row: its key cell (or first non-empty cell) is one of the descriptor's total labels and every
-    other non-empty cell is in a count column. A repeated header: at least half its labelled cells (and two)
-    repeat the header's labels in their columns.
+    other non-empty cell is in a count column. A repeated header: see `repeats_row`.
     """
     columns = data.columns
     stripped = {c: pl.col(c).cast(pl.String).str.strip_chars() for c in columns}
@@ -103,13 +103,18 @@ def classify_rows(data: pl.DataFrame, header: Header, mapping: dict[str, str], d
     is_label = normalise_label_expr(first).is_in(labels)
     others = pl.sum_horizontal([(filled[c] & ~korean.is_none_marker(pl.col(c))).cast(pl.Int32) for c in columns if c not in measures])
     total = is_label & (others <= 1)
-    header_labels = dict(zip(columns, header.labels))
-    named = [c for c in mapping if header_labels.get(c)]
-    repeats = pl.sum_horizontal([(normalise_label_expr(stripped[c]) == normalise_label(header_labels[c])).fill_null(False).cast(pl.Int32)
-                                 for c in named]) if named else pl.lit(0)
-    repeated = repeats >= max(MIN_HEADER_MATCHES, (len(named) + 1) // 2)
+    repeated = pl.any_horizontal([repeats_row(row, columns, stripped) for row in header.raw_rows or (header.labels,)])
     return (pl.when(blank).then(pl.lit("blank")).when(repeated).then(pl.lit("repeated_header"))
             .when(total).then(pl.lit("total")).otherwise(pl.lit("data")).alias(ROW_KIND))
+
+
+def repeats_row(labels: tuple[str, ...], columns: list[str], stripped: dict[str, pl.Expr]) -> pl.Expr:
+    """A data row that repeats one of the header's rows: at least half its labels (and two) in their columns."""
+    named = [(c, normalise_label(label)) for c, label in zip(columns, labels) if label]
+    if len(named) < MIN_HEADER_MATCHES:
+        return pl.lit(False)
+    same = pl.sum_horizontal([(normalise_label_expr(stripped[c]) == label).fill_null(False).cast(pl.Int32) for c, label in named])
+    return same >= max(MIN_HEADER_MATCHES, (len(named) + 1) // 2)
 
 
 def declared_totals(totals: pl.DataFrame, mapping: dict[str, str], descriptor: Descriptor) -> pl.DataFrame:

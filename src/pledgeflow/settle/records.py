@@ -16,6 +16,7 @@ import polars as pl
 
 from pledgeflow.contracts import Rows
 from pledgeflow.ingest.deliver import DeliveryResult, combine_results
+from pledgeflow.ingest.sheets import sheet_source
 from pledgeflow.ingest.validate import typed_view
 from pledgeflow.project import Project
 from pledgeflow.settle.cross_checks import apply_cross_checks
@@ -88,8 +89,11 @@ def settle_records(results: list[DeliveryResult], project: Project, as_of: date)
 def count_rows(results: list[DeliveryResult], valid: dict, quarantined: dict, excluded: dict) -> pl.DataFrame:
     """Per file: rows read, and where they ended (the manifest checks read = valid + quarantined + excluded)."""
     per_file = pl.DataFrame([r.counts for r in results], schema=COUNTS_SCHEMA)
+    # rows of a workbook read from several sheets name their sheet (`file.xlsx#sheet`, ingest/sheets.py)
+    sheet_of = {sheet_source(r.source_file, s): r.source_file for r in results if len(r.sheets) > 1 for s in r.sheets}
+    file_of = pl.col("source_file").replace(sheet_of) if sheet_of else pl.col("source_file")
     landed = [
-        frame.lazy().group_by("source_file").agg(pl.len().cast(pl.Int64).alias("rows")).with_columns(pl.lit(name).alias("bucket"))
+        frame.lazy().with_columns(file_of).group_by("source_file").agg(pl.len().cast(pl.Int64).alias("rows")).with_columns(pl.lit(name).alias("bucket"))
         for name, frames in (("rows_valid", valid), ("rows_quarantined", quarantined), ("rows_excluded", excluded))
         for frame in frames.values()
     ]
