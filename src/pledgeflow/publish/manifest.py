@@ -50,7 +50,7 @@ def build_manifest(
     _require_columns(file_counts, COUNT_COLUMNS, "file_counts")
     shape = [c for c in (*SHAPE_COUNTS, *FILE_FACTS) if c in file_counts.columns]
     counts = file_counts.select(*COUNT_COLUMNS, *shape).with_columns(
-        pl.col(_ROW_COUNTS, *[c for c in SHAPE_COUNTS if c in shape]).fill_null(0))
+        pl.col(*_ROW_COUNTS, *[c for c in SHAPE_COUNTS if c in shape]).fill_null(0))
     check_conservation(counts)
     check_rows_below_header(counts)
     check_every_input_counted(inputs, counts)
