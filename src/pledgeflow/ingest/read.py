@@ -254,7 +254,7 @@ def build_delivery(grid: pl.DataFrame, descriptor: Descriptor, source_file: str,
     defaults = {n: v for n, v in (sidecar.defaults if sidecar else {}).items() if n not in named}
     check_required(named | set(defaults), descriptor, source_file)
     data = grid.slice(header.index + 1).with_row_index("source_row", offset=header.index + 2)
-    kinds = data.with_columns(classify_rows(grid, header, mapping, descriptor))
+    kinds = classify_rows(data, grid.columns, header, mapping, descriptor)
     kept = kinds.filter(pl.col(ROW_KIND) == "data")
     counted = dict(kinds.group_by(ROW_KIND).len().iter_rows())
     values = {**{name: pl.col(raw) for raw, name in mapping.items()}, **composed,

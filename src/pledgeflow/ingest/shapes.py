@@ -22,6 +22,7 @@ from pledgeflow.catalog import Descriptor, normalise_label, normalise_label_expr
 HEADER_SEARCH_ROWS = 10
 MIN_HEADER_MATCHES = 2
 ROW_KIND = "_row_kind"  # data | blank | repeated_header | total
+LABEL_COLUMNS = 3  # a totals row's label sits in its key column or one of the first three
 
 
 @dataclass(frozen=True)
@@ -85,27 +86,42 @@ def find_header(grid: pl.DataFrame, known: set[str]) -> tuple[Header | None, Hea
     return (best if best.matches >= MIN_HEADER_MATCHES else None), best
 
 
-def classify_rows(data: pl.DataFrame, header: Header, mapping: dict[str, str], descriptor: Descriptor) -> pl.Expr:
-    """An expression giving each data row its kind: data, blank, repeated_header or total.
+def classify_rows(data: pl.DataFrame, columns: list[str], header: Header, mapping: dict[str, str], descriptor: Descriptor) -> pl.DataFrame:
+    """`data` with ROW_KIND: data, blank, repeated_header or total.
 
     A totals row: its key cell (or first non-empty cell) is one of the descriptor's total labels and every
-    other non-empty cell is in a count column. A repeated header: see `repeats_row`.
+    other non-empty cell is in a count column. A repeated header: see `repeats_row`. Both start with a label
+    (a total label or a header label), so only rows whose first cell is one get the full, costlier look.
     """
-    columns = data.columns
     stripped = {c: pl.col(c).cast(pl.String).str.strip_chars() for c in columns}
     filled = {c: stripped[c].str.len_bytes().fill_null(0) > 0 for c in columns}
     blank = ~pl.any_horizontal(list(filled.values())) if columns else pl.lit(True)
-    measures = {raw for raw, name in mapping.items() if descriptor.column(name).type == "int"}
     key_names = set(descriptor.record_key)
     key_columns = [raw for raw, name in mapping.items() if name in key_names]
     first = pl.coalesce([pl.when(filled[c]).then(stripped[c]) for c in [*key_columns, *columns]])
-    labels = [normalise_label(t) for t in descriptor.total_labels]
-    is_label = normalise_label_expr(first).is_in(labels)
+    totals = [normalise_label(t) for t in descriptor.total_labels]
+    # A cheap first look (normalising every cell of every row would cost more than reading the file): a total
+    # label, as typed or spaced out ("합 계"), in the key column or one of the first columns; or a header row's
+    # first label in its own column (a repeated header is a copy of the header).
+    spelled = sorted({*totals, *(" ".join(label) for label in totals), *descriptor.total_labels})
+    where = list(dict.fromkeys([*key_columns, *columns[:LABEL_COLUMNS]]))
+    firsts = [next(((c, label) for c, label in zip(columns, row) if label), None) for row in header.raw_rows or (header.labels,)]
+    candidate = pl.any_horizontal([*(stripped[c].is_in(spelled) for c in where),
+                                   *(stripped[c] == label for c, label in filter(None, firsts))]) if columns else pl.lit(False)
+    marked = data.with_columns(
+        pl.when(blank).then(pl.lit("blank")).otherwise(pl.lit("data")).alias(ROW_KIND),
+        (~blank & candidate).fill_null(False).alias("_candidate"),
+    )
+    if not marked["_candidate"].any():
+        return marked.drop("_candidate")
+    measures = {raw for raw, name in mapping.items() if descriptor.column(name).type == "int"}
     others = pl.sum_horizontal([(filled[c] & ~korean.is_none_marker(pl.col(c))).cast(pl.Int32) for c in columns if c not in measures])
-    total = is_label & (others <= 1)
+    total = normalise_label_expr(first).is_in(totals) & (others <= 1)
     repeated = pl.any_horizontal([repeats_row(row, columns, stripped) for row in header.raw_rows or (header.labels,)])
-    return (pl.when(blank).then(pl.lit("blank")).when(repeated).then(pl.lit("repeated_header"))
-            .when(total).then(pl.lit("total")).otherwise(pl.lit("data")).alias(ROW_KIND))
+    looked = marked.filter("_candidate").select(
+        "source_row", pl.when(repeated).then(pl.lit("repeated_header")).when(total).then(pl.lit("total")).otherwise(pl.lit("data")).alias("_kind"))
+    return (marked.join(looked, on="source_row", how="left", maintain_order="left")
+            .with_columns(pl.coalesce("_kind", ROW_KIND).alias(ROW_KIND)).drop("_candidate", "_kind"))
 
 
 def repeats_row(labels: tuple[str, ...], columns: list[str], stripped: dict[str, pl.Expr]) -> pl.Expr:
