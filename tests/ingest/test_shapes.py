@@ -154,3 +154,37 @@ def test_rows_under_the_header_that_are_unaccounted_break_conservation():
     assert build_manifest(1, "r", "t", None, inputs, ok, {}, "completed", {})["file_counts"][0]["total_rows"] == 1
     with pytest.raises(ConservationError, match="rows under the header 5"):
         build_manifest(1, "r", "t", None, inputs, ok.with_columns(pl.lit(5).alias("rows_below_header")), {}, "completed", {})
+
+
+def test_the_review_pack_lists_unknown_columns_with_suggestions(tmp_path, project):
+    from pledgeflow.steward.review_pack import unknown_columns_frame, write_review_pack
+
+    path = write_hrd_csv(folder(tmp_path) / "hrd.csv", hrd_net_rows(3))
+    result = process_delivery(path, "training_cohorts", "training_cohorts/hrd.csv", project)
+    unknown = unknown_columns_frame(pl.DataFrame([result.counts]))
+    assert unknown.height == len(HRD_EXTRA)
+    paths = write_review_pack(tmp_path / "review", result.failures, {}, project.catalog, "run-1",
+                              contract=project.contract("validation_failures"), unknown_columns=unknown)
+    html = paths["html"].read_text(encoding="utf-8")
+    assert "과정시작일자(요일)" in html and "start_date" in html
+
+
+def test_validate_prints_sheets_totals_and_unknown_columns(tmp_path):
+    from typer.testing import CliRunner
+
+    from pledgeflow.cli.main import app
+    from tests.conftest import REPO
+
+    target = folder(tmp_path)
+    rows = hrd_net_rows(30)
+    rows[-1][6] = "1"
+    write_hrd_csv(target / "hrd.csv", rows)
+    out = CliRunner().invoke(app, ["validate", str(target / "hrd.csv"), "--root", str(REPO)], terminal_width=400).output
+    assert "read 30, valid 30, quarantined 0" in out
+    assert "source profile: hrd_net_training_courses" in out and "1 totals row(s)" in out
+    assert "enrolled_count declared 1, rows sum to" in out and "DISAGREES" in out
+    assert "completed_count declared" in out and "agrees" in out
+    assert "과정시작일자(요일) → 개강일 (start_date)" in out and "defaults from _delivery.yaml" in out
+    wb = write_shaped_workbook(tmp_path / "training_cohorts" / "wb.xlsx")
+    out = CliRunner().invoke(app, ["validate", str(wb), "--root", str(REPO)], terminal_width=400).output
+    assert "sheet(s) read: 상반기, 하반기" in out and "1 repeated header row(s)" in out
