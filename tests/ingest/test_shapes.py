@@ -188,3 +188,18 @@ def test_validate_prints_sheets_totals_and_unknown_columns(tmp_path):
     wb = write_shaped_workbook(tmp_path / "training_cohorts" / "wb.xlsx")
     out = CliRunner().invoke(app, ["validate", str(wb), "--root", str(REPO)], terminal_width=400).output
     assert "sheet(s) read: 상반기, 하반기" in out and "1 repeated header row(s)" in out
+
+
+def test_a_sidecar_is_part_of_the_cache_key_and_the_shape_survives_the_cache(tmp_path, project):
+    from pledgeflow.ingest.cache import cache_result, delivery_key, load_result
+
+    target = folder(tmp_path, sub=None)
+    path = write_hrd_csv(target / "hrd.csv", hrd_net_rows(5))
+    delivery = {"dataset": "training_cohorts", "source_file": "training_cohorts/hrd.csv", "sha256": "abc", "path": str(path)}
+    bare = delivery_key(delivery, "ctx")
+    (target / "_delivery.yaml").write_text(SIDECAR.format(sub="중장년 일자리 창출"), encoding="utf-8")
+    assert delivery_key(delivery, "ctx") != bare
+    result = process_delivery(path, "training_cohorts", "training_cohorts/hrd.csv", project)
+    cache_result(tmp_path / "cache", "k", result)
+    loaded = load_result(tmp_path / "cache", "k")
+    assert loaded.counts == result.counts
