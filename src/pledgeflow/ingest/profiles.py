@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from pledgeflow.catalog import Descriptor, normalise_label
 
-SUGGESTION_CUTOFF = 0.6
+SUGGESTION_CUTOFF = 0.75  # 0.6 offered 훈련시작일 for 훈련시간 (hours); a contained label still counts
 MIN_TOKEN_CHARS = 2
 
 
