@@ -16,7 +16,8 @@ import polars as pl
 
 from pledgeflow.catalog import Descriptor
 from pledgeflow.ingest.profiles import known_labels
-from pledgeflow.ingest.read import Delivery, build_delivery, empty_file_error, no_header_error
+from pledgeflow.ingest.layout import Delivery, build_delivery, no_header_error
+from pledgeflow.ingest.read import empty_file_error
 from pledgeflow.ingest.shapes import find_header
 from pledgeflow.ingest.sidecar import Sidecar
 
