@@ -99,7 +99,7 @@ def budget_schema() -> pa.DataFrameSchema:
 
 
 def reconciliation_schema() -> pa.DataFrameSchema:
-    kinds = ["records_vs_report", "report_arithmetic", "report_format", "report_consistency"]
+    kinds = ["records_vs_report", "report_arithmetic", "report_format", "report_consistency", "delivery_totals"]
     columns = {
         "check_id": text("Stable id of the check: kind/rule/subject/period."),
         "kind": text("What is compared (검증 유형).", isin=kinds),

@@ -31,6 +31,7 @@ class ColumnSpec:
 
 
 NONE_MEANINGS = ("none", "zero")
+DEFAULT_TOTAL_LABELS = ("합계", "계", "소계", "총계")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,11 @@ class Descriptor:
     warning_rules: tuple[str, ...] = ()
     max_quarantined_pct: float | None = None  # past this share of quarantined rows the run fails
     critical_rules: tuple[str, ...] = ()  # any failure of one of these fails the run
+    # a row whose key (or first non-empty) cell is one of these, with numbers only in count columns, is a totals row
+    total_labels: tuple[str, ...] = DEFAULT_TOTAL_LABELS
+    sheet: str | None = None  # the workbook sheet to read (a name or glob); None: every sheet with a header row
+    profiles: tuple[dict, ...] = ()  # known source formats (e.g. the HRD-Net export): see ingest/profiles.py
+    cancelled_when_zero: str | None = None  # a count column whose 0 marks a cancelled event (valid, counted nowhere)
 
     def column(self, name: str) -> ColumnSpec:
         return next(c for c in self.columns if c.name == name)
@@ -205,6 +211,10 @@ def load_descriptor(path: Path) -> Descriptor:
         warning_rules=tuple(raw.get("warning_rules", [])),
         max_quarantined_pct=raw.get("thresholds", {}).get("max_quarantined_pct"),
         critical_rules=tuple(raw.get("thresholds", {}).get("critical_rules", [])),
+        total_labels=tuple(raw.get("total_labels", DEFAULT_TOTAL_LABELS)),
+        sheet=raw.get("sheet"),
+        profiles=tuple(raw.get("profiles", [])),
+        cancelled_when_zero=raw.get("cancelled_when_zero"),
     )
 
 

@@ -14,6 +14,7 @@ import polars as pl
 
 from pledgeflow.catalog import Catalog, assign_periods, normalise_label_expr
 from pledgeflow.contracts import conform
+from pledgeflow.card.delivery_totals import check_delivery_totals
 from pledgeflow.card.self_checks import (
     MATCH,
     MISMATCH,
@@ -99,7 +100,12 @@ def match_cohorts(cohorts: pl.DataFrame, report: Report, catalog: Catalog) -> pl
 
 
 def compare_courses(cohorts: pl.DataFrame, report: Report, catalog: Catalog) -> pl.DataFrame:
-    """Card course counts (completed people) against completed_count of the matching cohorts, per year and in total."""
+    """Card course counts (completed people) against completed_count of the matching cohorts, per year and in total.
+
+    A cancelled cohort (the descriptor's `cancelled_when_zero` count is 0) counts nowhere, not even as an unmatched course."""
+    cancelled = catalog.descriptors["training_cohorts"].cancelled_when_zero if "training_cohorts" in catalog.descriptors else None
+    if cancelled:
+        cohorts = cohorts.filter(pl.col(cancelled) != 0)
     cohorts = match_cohorts(cohorts, report, catalog)
     card = report.activities.filter((pl.col("activity_kind") == "training_course") & (pl.col("measure") == "trained")).select(
         "activity_name_ko", "period", "source_ref", pl.col("value").cast(pl.Float64).alias("observed"), pl.col("value_text").alias("observed_text"))
@@ -230,5 +236,8 @@ def reconcile_all(indicators: pl.DataFrame, cohorts: pl.DataFrame, fairs: pl.Dat
 def reconcile_settled(indicators: pl.DataFrame, settled, report: Report, project) -> pl.DataFrame:
     """A run's `reconciliation` table from its indicators and its settled valid records."""
     events = {d: settled.valid[d].lazy().collect() for d in ("training_cohorts", "job_fairs")}  # small: one row per event
-    return reconcile_all(indicators, events["training_cohorts"], events["job_fairs"], report, project.catalog,
-                         project.contract("reconciliation"), placements=settled.valid["placements"])
+    contract = project.contract("reconciliation")
+    table = reconcile_all(indicators, events["training_cohorts"], events["job_fairs"], report, project.catalog,
+                          contract, placements=settled.valid["placements"])
+    totals = check_delivery_totals(settled.file_counts, contract)
+    return pl.concat([table, totals]).sort("check_id") if totals.height else table

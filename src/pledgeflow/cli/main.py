@@ -146,6 +146,7 @@ def validate(
 ) -> None:
     """Check one delivery against its schema, without running the pipeline."""
     from pledgeflow.ingest import process_delivery
+    from pledgeflow.ingest.shape_report import WARNING, shape_lines
     from pledgeflow.project import Project
 
     settings = project_settings(root)
@@ -164,6 +165,10 @@ def validate(
         f"{path.name}: read {result.rows_read}, valid {result.counts['rows_valid']}, quarantined {result.quarantined.height}"
         + (f" (encoding {result.encoding}, header row {result.header_row})" if result.encoding else "")
     )
+    if result.file_error:
+        console.print(f"[red]The file could not be read:[/] {escape(result.file_error)}")
+    for level, said in shape_lines(result.counts):
+        console.print(("[yellow]" if level == WARNING else "") + escape(said) + ("[/]" if level == WARNING else ""), soft_wrap=True)
     console.print("[dim]Cross-file checks (duplicates, cited cohorts/fairs, age band) run in `pledgeflow run`.[/]")
     if result.failures.height:
         print_failures(result.failures, f"Failures in {path.name}")

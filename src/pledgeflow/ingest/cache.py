@@ -25,12 +25,13 @@ import polars as pl
 
 import pledgeflow
 from pledgeflow.ingest.deliver import DeliveryResult, process_delivery
+from pledgeflow.ingest.sidecar import sidecar_bytes
 
 if TYPE_CHECKING:
     from pledgeflow.project import Project
 
 FRAMES = ("valid", "quarantined", "failures", "delivered")
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 
 
 # The code a validated result depends on, relative to the package: a change anywhere else (the CLI, the review
@@ -94,7 +95,8 @@ def load_result(cache_dir: Path, key: str) -> DeliveryResult | None:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         frames = {name: pl.read_parquet(folder / f"{name}.parquet") for name in FRAMES if name != "valid"}
         pl.read_parquet_schema(folder / "valid.parquet")  # a damaged file fails here, not in a later query
-        meta["unmapped_headers"] = tuple(meta["unmapped_headers"])
+        meta = {name: tuple(tuple(v) if name == "delivery_facts" else v for v in value) if isinstance(value, list) else value
+                for name, value in meta.items()}
         return DeliveryResult(valid=pl.scan_parquet(folder / "valid.parquet"), **frames, **meta)
     except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError):
         return None
@@ -127,7 +129,7 @@ def store_result(cache_dir: Path, key: str, result: DeliveryResult) -> None:
             tmp / f"{name}.parquet", compression="zstd", compression_level=1)
     meta = {f.name: getattr(result, f.name) for f in fields(result) if f.name not in FRAMES}
     meta["rows_valid"] = result.counts["rows_valid"]
-    meta["unmapped_headers"] = list(meta["unmapped_headers"])
+    meta = {name: list(value) if isinstance(value, tuple) else value for name, value in meta.items()}
     (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, sort_keys=True), encoding="utf-8")
     try:
         os.rename(tmp, folder)
@@ -158,8 +160,10 @@ def project_context(project: Project) -> str:
 
 
 def delivery_key(delivery: dict, context: str | None) -> str:
-    """The cache key of one row of `discover_deliveries`."""
-    return result_key(delivery["dataset"], delivery["source_file"], delivery["sha256"], context or "")
+    """The cache key of one row of `discover_deliveries`: its bytes and its sidecar's (defaults shape its rows)."""
+    sidecar = sidecar_bytes(delivery["path"])
+    content = delivery["sha256"] + (f"+{hashlib.sha256(sidecar).hexdigest()}" if sidecar else "")
+    return result_key(delivery["dataset"], delivery["source_file"], content, context or "")
 
 
 def load_unchanged(deliveries: pl.DataFrame, project: Project, context: str) -> dict[str, tuple[DeliveryResult, str]]:

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import polars as pl
 
+from pledgeflow.catalog import ID_COLUMNS
 from pledgeflow.contracts import FAILURE_SCHEMA, conform
+from pledgeflow.ingest.shapes import grand_totals
 from pledgeflow.privacy import mask_text
 from pledgeflow.errors import DeliveryError
 from pledgeflow.ingest.read import read_delivery
@@ -38,6 +40,17 @@ class DeliveryResult:
     unmapped_headers: tuple[str, ...] = field(default_factory=tuple)
     file_error: str | None = None
     rows_valid: int | None = None  # known without reading the rows (None: count `valid`)
+    # the shape of the file (ingest/shapes.py, sheets.py, profiles.py, sidecar.py); JSON-ready for the cache
+    total_rows: int = 0
+    repeated_header_rows: int = 0
+    rows_below_header: int = 0
+    cancelled_rows: int = 0  # valid rows of a cancelled event (e.g. a cohort with 수강인원 0): they count nowhere
+    sheets: tuple[str, ...] = ()
+    profile: str | None = None
+    unknown_columns: tuple[dict, ...] = ()  # header, suggestion, column
+    defaults_applied: tuple[str, ...] = ()
+    delivery_facts: tuple[tuple[str, str], ...] = ()  # from the sidecar: sidecar, delivered_by, delivered_on, ...
+    declared_totals: tuple[dict, ...] = ()  # source_file, source_row, column, declared, observed
 
     @property
     def counts(self) -> dict:
@@ -52,6 +65,16 @@ class DeliveryResult:
             "header_row": self.header_row,
             "unmapped_headers": list(self.unmapped_headers),
             "file_error": self.file_error,
+            "total_rows": self.total_rows,
+            "repeated_header_rows": self.repeated_header_rows,
+            "rows_below_header": self.rows_below_header,
+            "cancelled_rows": self.cancelled_rows,
+            "sheets": list(self.sheets),
+            "profile": self.profile,
+            "unknown_columns": [dict(u) for u in self.unknown_columns],
+            "defaults_applied": list(self.defaults_applied),
+            "delivery_facts": [list(f) for f in self.delivery_facts],
+            "declared_totals": [dict(t) for t in self.declared_totals],
         }
 
 
@@ -63,12 +86,14 @@ def process_delivery(path: Path, dataset: str, source_file: str, project: Projec
     except DeliveryError as exc:
         return unreadable_delivery(dataset, source_file, exc, project)
     checked = validate_frame(delivery.frame, descriptor, project)
+    sidecar = delivery.sidecar
+    failures = note_defaults(checked.failures.drop(ROW), delivery.defaults_applied, descriptor, sidecar.name if sidecar else "")
     return DeliveryResult(
         dataset=dataset,
         source_file=source_file,
         valid=checked.valid.drop(ROW),
         quarantined=checked.quarantined.drop(ROW),
-        failures=checked.failures.drop(ROW),
+        failures=failures,
         delivered=checked.delivered.drop(ROW),
         rows_read=delivery.rows_read,
         encoding=delivery.encoding,
@@ -76,6 +101,49 @@ def process_delivery(path: Path, dataset: str, source_file: str, project: Projec
         blank_rows=delivery.blank_rows,
         unmapped_headers=tuple(delivery.unmapped_headers),
         rows_valid=checked.valid.height,
+        total_rows=delivery.total_rows,
+        repeated_header_rows=delivery.repeated_header_rows,
+        rows_below_header=delivery.rows_below_header,
+        cancelled_rows=count_cancelled(checked.valid, descriptor),
+        sheets=delivery.sheets,
+        profile=delivery.profile,
+        unknown_columns=tuple(u.as_dict() for u in delivery.unknown_columns),
+        defaults_applied=delivery.defaults_applied,
+        delivery_facts=tuple(sorted({"sidecar": sidecar.name, **sidecar.facts}.items())) if sidecar else (),
+        declared_totals=check_totals(delivery.totals, pl.concat([checked.valid, checked.quarantined])),
+    )
+
+
+def count_cancelled(valid: pl.DataFrame, descriptor) -> int:
+    if descriptor.cancelled_when_zero is None:
+        return 0
+    return valid.filter(pl.col(descriptor.cancelled_when_zero) == 0).height
+
+
+def check_totals(totals: pl.DataFrame | None, rows: pl.DataFrame) -> tuple[dict, ...]:
+    """Each (sheet's) declared total against the sum of its data rows, valid or quarantined."""
+    if totals is None or totals.height == 0:
+        return ()
+    checked = []
+    for (source_file,), declared in totals.group_by("source_file", maintain_order=True):
+        grand = grand_totals(declared)
+        mine = rows.filter(pl.col("source_file") == source_file)
+        observed = mine.select(pl.col(c).sum() for c in grand["column"]).row(0, named=True) if grand.height else {}
+        checked += [{"source_file": source_file, "source_row": row["source_row"], "column": row["column"],
+                     "declared": row["declared"], "observed": observed.get(row["column"])} for row in grand.to_dicts()]
+    return tuple(sorted(checked, key=lambda t: (t["source_file"], t["column"])))
+
+
+def note_defaults(failures: pl.DataFrame, applied: tuple[str, ...], descriptor, sidecar: str) -> pl.DataFrame:
+    """A failure on a column the sidecar filled says so: the fix is in the sidecar, not the file."""
+    if not applied or failures.height == 0:
+        return failures
+    names = {a.split("=", 1)[0] for a in applied}
+    columns = names | {ID_COLUMNS[c.type] for c in descriptor.columns if c.name in names and c.type in ID_COLUMNS}
+    from_sidecar = pl.col("column").is_in(sorted(columns)).fill_null(False)
+    return failures.with_columns(
+        pl.when(from_sidecar).then(pl.format("{} (값은 납품 정보 파일 {}의 기본값)", "message_ko", pl.lit(sidecar))).otherwise("message_ko").alias("message_ko"),
+        pl.when(from_sidecar).then(pl.format("{} (value from the delivery sidecar {})", "message_en", pl.lit(sidecar))).otherwise("message_en").alias("message_en"),
     )
 
 

@@ -12,14 +12,22 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import io
-from dataclasses import dataclass
 from pathlib import Path, PurePath, PurePosixPath
 
 import polars as pl
 
 from pledgeflow import storage
-from pledgeflow.catalog import DATASETS, Catalog, Descriptor, normalise_label, normalise_label_expr
+from pledgeflow.catalog import DATASETS, Catalog, Descriptor
 from pledgeflow.errors import DeliveryError
+# the layout of a grid (header, columns, rows) lives in ingest/layout.py; re-exported for existing callers
+from pledgeflow.ingest.layout import (  # noqa: F401
+    Delivery,
+    build_delivery,
+    check_required,
+    find_header_index,
+    map_headers,
+)
+from pledgeflow.ingest.sidecar import load_sidecar
 
 # One row per delivery file; `source_file` is the posix path relative to raw/, as in every later table.
 DELIVERIES_SCHEMA = {
@@ -30,22 +38,7 @@ DELIVERIES_SCHEMA = {
     "sha256": pl.String,
 }
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
-# Real deliveries put a title line and a blank line above the header; 10 rows leaves room for more.
-HEADER_SEARCH_ROWS = 10
-MIN_HEADER_MATCHES = 2
 _UTF8_BOM = b"\xef\xbb\xbf"
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One delivery file read as text, with the facts the run manifest and the steward need."""
-
-    frame: pl.DataFrame
-    encoding: str
-    header_row: int
-    rows_read: int
-    blank_rows: int
-    unmapped_headers: tuple[str, ...]
 
 
 def discover_deliveries(raw_dir: Path | str, catalog: Catalog) -> pl.DataFrame:
@@ -140,21 +133,24 @@ def read_delivery(path: Path | str, descriptor: Descriptor, source_file: str) ->
     if storage.file_size(path) == 0:
         raise empty_file_error(source_file)
     local = not storage.is_remote(path)
+    sidecar = load_sidecar(path, descriptor, source_file)
     if PurePosixPath(str(path)).suffix.lower() in EXCEL_SUFFIXES:
         source = Path(path) if local else io.BytesIO(storage.read_bytes(path))
-        grid, encoding = read_excel_grid(source, source_file), "xlsx"
-    else:
-        grid, encoding = read_csv_bytes(storage.read_bytes(path), source_file)
+        from pledgeflow.ingest.sheets import read_workbook  # sheets builds on this module's build_delivery
+
+        return read_workbook(read_excel_grid(source, source_file, sheet_id=0), descriptor, source_file, sidecar)
+    grid, encoding = read_csv_bytes(storage.read_bytes(path), source_file)
     if grid.height == 0 or grid.width == 0:
         raise empty_file_error(source_file)
-    return build_delivery(grid, descriptor, source_file, encoding)
+    return build_delivery(grid, descriptor, source_file, encoding, sidecar=sidecar)
 
 
-def read_excel_grid(path: Path | io.BytesIO, source_file: str) -> pl.DataFrame:
-    """The first sheet as a grid of text cells; grid row i is Excel row i + 1."""
+def read_excel_grid(path: Path | io.BytesIO, source_file: str, sheet_id: int = 1) -> pl.DataFrame | dict[str, pl.DataFrame]:
+    """The first sheet as a grid of text cells; grid row i is Excel row i + 1. `sheet_id=0`: every sheet, by name."""
     try:
         return pl.read_excel(
             path,
+            sheet_id=sheet_id,
             engine="calamine",
             has_header=False,
             # skip_rows=0 keeps leading empty rows, which calamine drops otherwise: row numbers must match Excel.
@@ -228,100 +224,6 @@ def fields_per_line(text: str) -> pl.Series:
 def count_csv_fields(text: str) -> int:
     """The most fields any record has. polars sizes the grid by the first line (a title), so it needs this."""
     return int(fields_per_line(text).max() or 1)
-
-
-def build_delivery(grid: pl.DataFrame, descriptor: Descriptor, source_file: str, encoding: str) -> Delivery:
-    """Find the header, name the columns, drop blank rows and tag each row with its Excel row number."""
-    header_index = find_header_index(grid, descriptor, source_file)
-    header_cells = list(grid.row(header_index))
-    mapping, unmapped = map_headers(header_cells, grid.columns, descriptor, source_file)
-    check_required(mapping, descriptor, source_file)
-    data = grid.slice(header_index + 1).with_row_index("source_row", offset=header_index + 2)
-    # a cell is blank when nothing but whitespace is left (strip_chars also strips no-break spaces)
-    blank = pl.all_horizontal([pl.col(c).cast(pl.String).str.strip_chars().str.len_bytes().fill_null(0) == 0 for c in grid.columns])
-    kept = data.filter(~blank)
-    frame = kept.select(
-        *(pl.col(raw).alias(name) for raw, name in mapping.items()),
-        *(pl.lit(None, dtype=pl.String).alias(c.name) for c in descriptor.columns if c.name not in mapping.values()),
-        pl.lit(source_file, dtype=pl.String).alias("source_file"),
-        pl.col("source_row").cast(pl.Int64),
-    ).select(*(c.name for c in descriptor.columns), "source_file", "source_row")
-    return Delivery(
-        frame=frame,  # already in source_row order: numbered, then filtered
-        encoding=encoding,
-        header_row=header_index + 1,
-        rows_read=kept.height,
-        blank_rows=data.height - kept.height,
-        unmapped_headers=tuple(unmapped),
-    )
-
-
-def find_header_index(grid: pl.DataFrame, descriptor: Descriptor, source_file: str) -> int:
-    """0-based grid index of the first row (of the first 10) with at least two known header labels."""
-    known = list(descriptor.header_aliases)
-    matches = (
-        grid.head(HEADER_SEARCH_ROWS)
-        .with_row_index("grid_row")
-        .unpivot(index="grid_row", value_name="cell")
-        .filter(normalise_label_expr(pl.col("cell")).is_in(known))
-        .group_by("grid_row")
-        .agg(pl.len().alias("matches"))
-        .filter(pl.col("matches") >= MIN_HEADER_MATCHES)
-    )
-    if matches.height == 0:
-        required = [c for c in descriptor.columns if c.required]
-        raise DeliveryError(
-            source_file,
-            f"처음 {HEADER_SEARCH_ROWS}행에서 머리글 행을 찾지 못했습니다. '{descriptor.title_ko}' 양식의 "
-            f"열 이름({', '.join(c.label_ko for c in required)})이 있는 행을 확인해 주세요.",
-            f"No header row in the first {HEADER_SEARCH_ROWS} rows. Check that the {descriptor.title_en} file "
-            f"has a row with its column names ({', '.join(c.name for c in required)}).",
-        )
-    return int(matches["grid_row"].min())
-
-
-def map_headers(
-    cells: list[str | None], grid_columns: list[str], descriptor: Descriptor, source_file: str
-) -> tuple[dict[str, str], list[str]]:
-    """Grid column -> canonical name for recognised header cells, and the header texts not recognised."""
-    aliases = descriptor.header_aliases
-    mapping: dict[str, str] = {}
-    unmapped: list[str] = []
-    for grid_column, cell in zip(grid_columns, cells):
-        label = (cell or "").strip()
-        if not label:
-            continue
-        name = aliases.get(normalise_label(label))
-        if name is None:
-            unmapped.append(label)
-        elif name in mapping.values():
-            raise duplicate_column_error(descriptor, name, source_file)
-        else:
-            mapping[grid_column] = name
-    return mapping, unmapped
-
-
-def check_required(mapping: dict[str, str], descriptor: Descriptor, source_file: str) -> None:
-    missing = [c for c in descriptor.columns if c.required and c.name not in mapping.values()]
-    if not missing:
-        return
-    names_ko = ", ".join(f"'{c.label_ko}'" for c in missing)
-    names_en = ", ".join(f"{c.name} ('{c.label_ko}')" for c in missing)
-    raise DeliveryError(
-        source_file,
-        f"필수 열이 없습니다: {names_ko}. 머리글 행에 이 열을 추가하거나, 열 이름을 양식의 이름으로 고쳐 주세요.",
-        f"Required column(s) missing: {names_en}. Add the column(s) to the header row, "
-        "or rename them to the names the template uses.",
-    )
-
-
-def duplicate_column_error(descriptor: Descriptor, name: str, source_file: str) -> DeliveryError:
-    label = descriptor.column(name).label_ko
-    return DeliveryError(
-        source_file,
-        f"'{label}' 열이 두 번 이상 있습니다(다른 이름 포함). 하나만 남겨 주세요.",
-        f"Column {name} ('{label}') appears more than once (possibly under another name). Keep only one.",
-    )
 
 
 def empty_file_error(source_file: str) -> DeliveryError:

@@ -22,6 +22,10 @@ INPUT_COLUMNS = ("dataset", "source_file", "sha256", "size_bytes")
 COUNT_COLUMNS = ("dataset", "source_file", "rows_read", "rows_valid", "rows_quarantined", "rows_excluded", "file_error")
 # rows_excluded: records a steward's decision keeps out of the indicators on purpose
 _ROW_COUNTS = ("rows_read", "rows_valid", "rows_quarantined", "rows_excluded")
+# the rows under a file's header that are not records (ingest/shapes.py): set aside and counted, never lost
+SHAPE_COUNTS = ("rows_below_header", "total_rows", "repeated_header_rows", "blank_rows", "cancelled_rows")
+# what a steward needs to know about each file's shape and origin (listed when the counts carry them)
+FILE_FACTS = ("sheets", "profile", "unknown_columns", "defaults_applied", "delivery_facts", "declared_totals")
 
 
 def build_manifest(
@@ -44,8 +48,11 @@ def build_manifest(
     if "rows_excluded" not in file_counts.columns:  # a run without steward decisions excludes nothing
         file_counts = file_counts.with_columns(pl.lit(0, pl.Int64).alias("rows_excluded"))
     _require_columns(file_counts, COUNT_COLUMNS, "file_counts")
-    counts = file_counts.select(COUNT_COLUMNS).with_columns(pl.col(_ROW_COUNTS).fill_null(0))
+    shape = [c for c in (*SHAPE_COUNTS, *FILE_FACTS) if c in file_counts.columns]
+    counts = file_counts.select(*COUNT_COLUMNS, *shape).with_columns(
+        pl.col(*_ROW_COUNTS, *[c for c in SHAPE_COUNTS if c in shape]).fill_null(0))
     check_conservation(counts)
+    check_rows_below_header(counts)
     check_every_input_counted(inputs, counts)
     manifest = {
         "manifest_format": MANIFEST_FORMAT,
@@ -73,6 +80,20 @@ def check_conservation(counts: pl.DataFrame) -> None:
                 "source_file", "rows_read", "rows_valid", "rows_quarantined", "rows_excluded",
             ).str.join("; ")
         ).item()
+        raise ConservationError(f"row conservation violated: {detail}")
+
+
+def check_rows_below_header(counts: pl.DataFrame) -> None:
+    """Raise ConservationError naming every file whose rows under the header are not all data, totals, repeated
+    headers or blank rows (only when the counts carry the shape of the files)."""
+    if not set(SHAPE_COUNTS[:4]) <= set(counts.columns):
+        return
+    accounted = pl.col("rows_read") + pl.col("total_rows") + pl.col("repeated_header_rows") + pl.col("blank_rows")
+    broken = counts.filter((pl.col("rows_below_header") != accounted) & pl.col("file_error").is_null())
+    if broken.height:
+        detail = broken.sort("source_file").select(pl.format(
+            "{} (rows under the header {}, data {}, totals {}, repeated headers {}, blank {})", "source_file",
+            "rows_below_header", "rows_read", "total_rows", "repeated_header_rows", "blank_rows").str.join("; ")).item()
         raise ConservationError(f"row conservation violated: {detail}")
 
 
@@ -137,7 +158,8 @@ def _json_default(value: Any) -> Any:
 
 
 def _sorted_records(frame: pl.DataFrame) -> list[dict]:
-    return frame.sort(frame.columns, nulls_last=True).to_dicts()
+    flat = [name for name, dtype in frame.schema.items() if not dtype.is_nested()]  # lists follow their row
+    return frame.sort(flat, nulls_last=True).to_dicts()
 
 
 def _require_columns(frame: pl.DataFrame, columns: tuple[str, ...], name: str) -> None:

@@ -127,4 +127,13 @@ def summarise_run(run: RunContext, project: Project, settled: Settled, tables: d
         "decisions_stale": settled.decisions.filter(pl.col("outcome").str.starts_with("stale")).height,
         "reconciliation_mismatches": tables["reconciliation"].filter(pl.col("status") != "match").height,
         "warnings": this_run["message"] or "",
+        "unknown_columns": unknown_columns_summary(settled.file_counts),
     }
+
+
+def unknown_columns_summary(file_counts: pl.DataFrame) -> str:
+    """'file: header → suggestion; ...' for the columns no descriptor maps (the run log warns about each file)."""
+    if "unknown_columns" not in file_counts.columns:
+        return ""
+    rows = file_counts.select("source_file", pl.col("unknown_columns")).explode("unknown_columns").drop_nulls("unknown_columns")
+    return "; ".join(f"{f}: {u['header']}" + (f" → {u['suggestion']}" if u["suggestion"] else "") for f, u in rows.iter_rows())

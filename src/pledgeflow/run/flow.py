@@ -30,6 +30,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pledgeflow import aggregate, card, ingest, settle
 from pledgeflow.errors import BlockedByData, NotPublished
 from pledgeflow.ingest import cache
+from pledgeflow.ingest.shape_report import WARNING, shape_lines
 from pledgeflow.project import Project
 from pledgeflow.run import artifacts, bookkeeping
 from pledgeflow.run.batches import batch_deliveries
@@ -88,6 +89,8 @@ def ingest_batch(name, deliveries, project, context):
             logger.warning("%s", line)
         else:
             logger.info("%s", line)
+        for level, said in shape_lines(counts):
+            (logger.warning if level == WARNING else logger.info)("%s: %s", result.source_file, said)
     return ingested
 
 

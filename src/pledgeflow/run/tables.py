@@ -66,11 +66,11 @@ def publish_tables(run: RunContext, project: Project, tables: dict[str, pl.DataF
 
     def extras(staging: Path) -> None:
         from pledgeflow.report import build_report
-        from pledgeflow.steward.review_pack import write_review_pack
+        from pledgeflow.steward.review_pack import unknown_columns_frame, write_review_pack
 
         write_review_pack(staging / "review", tables["validation_failures"], pack_values(settled), project.catalog,
                           run.run_id, tables["failure_trend"], contract=project.contract("validation_failures"),
-                          corrections=pack_corrections(settled))
+                          corrections=pack_corrections(settled), unknown_columns=unknown_columns_frame(settled.file_counts))
         # the pledge report reads the version's own tables, exactly as a dashboard would
         build_report(staging, staging / "report", status_rule=settings.schemas_dir / "report" / "status_rule.yaml")
 

@@ -16,6 +16,7 @@ import polars as pl
 
 from pledgeflow.contracts import Rows
 from pledgeflow.ingest.deliver import DeliveryResult, combine_results
+from pledgeflow.ingest.sheets import sheet_source
 from pledgeflow.ingest.validate import typed_view
 from pledgeflow.project import Project
 from pledgeflow.settle.cross_checks import apply_cross_checks
@@ -26,6 +27,12 @@ COUNTS_SCHEMA = {  # DeliveryResult.counts, typed even when a run finds no file 
     "dataset": pl.String, "source_file": pl.String, "rows_read": pl.Int64, "rows_valid": pl.Int64,
     "rows_quarantined": pl.Int64, "blank_rows": pl.Int64, "encoding": pl.String, "header_row": pl.Int64,
     "unmapped_headers": pl.List(pl.String), "file_error": pl.String,
+    "total_rows": pl.Int64, "repeated_header_rows": pl.Int64, "rows_below_header": pl.Int64, "cancelled_rows": pl.Int64, "sheets": pl.List(pl.String),
+    "profile": pl.String,
+    "unknown_columns": pl.List(pl.Struct({"header": pl.String, "suggestion": pl.String, "column": pl.String})),
+    "defaults_applied": pl.List(pl.String), "delivery_facts": pl.List(pl.List(pl.String)),
+    "declared_totals": pl.List(pl.Struct({"source_file": pl.String, "source_row": pl.Int64, "column": pl.String,
+                                          "declared": pl.Int64, "observed": pl.Int64})),
 }
 
 
@@ -93,8 +100,11 @@ def corrected_originals(delivered: dict[str, pl.DataFrame], matched: pl.DataFram
 def count_rows(results: list[DeliveryResult], valid: dict, quarantined: dict, excluded: dict) -> pl.DataFrame:
     """Per file: rows read, and where they ended (the manifest checks read = valid + quarantined + excluded)."""
     per_file = pl.DataFrame([r.counts for r in results], schema=COUNTS_SCHEMA)
+    # rows of a workbook read from several sheets name their sheet (`file.xlsx#sheet`, ingest/sheets.py)
+    sheet_of = {sheet_source(r.source_file, s): r.source_file for r in results if len(r.sheets) > 1 for s in r.sheets}
+    file_of = pl.col("source_file").replace(sheet_of) if sheet_of else pl.col("source_file")
     landed = [
-        frame.lazy().group_by("source_file").agg(pl.len().cast(pl.Int64).alias("rows")).with_columns(pl.lit(name).alias("bucket"))
+        frame.lazy().with_columns(file_of).group_by("source_file").agg(pl.len().cast(pl.Int64).alias("rows")).with_columns(pl.lit(name).alias("bucket"))
         for name, frames in (("rows_valid", valid), ("rows_quarantined", quarantined), ("rows_excluded", excluded))
         for frame in frames.values()
     ]

@@ -174,8 +174,18 @@ def headers_for(frame: pl.DataFrame, descriptor: Descriptor | None = None) -> tu
     return tuple(delivered.get(c) or LABELS.get(c, (c, c)) for c in frame.columns)
 
 
+def unknown_columns_frame(file_counts: pl.DataFrame) -> pl.DataFrame:
+    """One row per delivered column no descriptor maps: file, header, the closest known column (if near)."""
+    schema = {"source_file": pl.String, "header": pl.String, "suggestion": pl.String, "column": pl.String}
+    if "unknown_columns" not in file_counts.columns:
+        return pl.DataFrame(schema=schema)
+    return (file_counts.select("source_file", "unknown_columns").explode("unknown_columns").drop_nulls("unknown_columns")
+            .unnest("unknown_columns").select(list(schema)).cast(schema).sort("source_file", "header"))
+
+
 def build_tables(failures: pl.DataFrame, delivered: dict[str, pl.DataFrame], catalog: Catalog,
-                 trend: pl.DataFrame | None, corrections: pl.DataFrame | None = None) -> tuple[list[Table], list[Table]]:
+                 trend: pl.DataFrame | None, corrections: pl.DataFrame | None = None,
+                 unknown_columns: pl.DataFrame | None = None) -> tuple[list[Table], list[Table]]:
     """(summary tables, one record table per dataset), export-safe; the summary starts with how to decide."""
     parts = [
         ("데이터셋별 합계", "Totals by dataset", summarise_datasets(failures, catalog)),
@@ -183,6 +193,9 @@ def build_tables(failures: pl.DataFrame, delivered: dict[str, pl.DataFrame], cat
     ]
     if trend is not None:
         parts.append(("실행별 추이", "Trend across runs", trend.sort(["run_number", "dataset"])))
+    if unknown_columns is not None and unknown_columns.height:
+        # a steward adds the alias to schemas/datasets/<dataset>.yaml in one line
+        parts.append(("알 수 없는 열 (별칭 추가 후보)", "Columns no descriptor maps (alias suggestions)", unknown_columns))
     howto = Table("결정 기록 방법", "How to record a decision", howto_frame(), HOWTO_HEADERS)
     summary = [howto, *(Table(ko, en, make_export_safe(frame), headers_for(frame)) for ko, en, frame in parts)]
     per_dataset = []
@@ -195,15 +208,18 @@ def build_tables(failures: pl.DataFrame, delivered: dict[str, pl.DataFrame], cat
 
 def write_review_pack(folder: Path, failures: pl.DataFrame, delivered: dict[str, pl.DataFrame], catalog: Catalog,
                       run_id: str, trend: pl.DataFrame | None = None, *, contract: dict[str, pl.DataType],
-                      corrections: pl.DataFrame | None = None, blocked_reason: str | None = None) -> dict[str, Path]:
+                      corrections: pl.DataFrame | None = None, blocked_reason: str | None = None,
+                      unknown_columns: pl.DataFrame | None = None) -> dict[str, Path]:
     """Write review_pack.xlsx and review_pack.html into `folder`; returns {"xlsx": path, "html": path}.
 
     `delivered` holds each record's values as delivered (a corrected record's original values first);
     `corrections` (dataset, source_file, source_row, column, new_value, outcome) the corrections to show
-    before → after; `blocked_reason` says why a blocked run published nothing.
+    before → after; `blocked_reason` says why a blocked run published nothing; `unknown_columns` the delivered
+    columns no descriptor maps, with the closest known alias.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    summary, per_dataset = build_tables(prepare_failures(failures, contract), delivered, catalog, trend, corrections)
+    summary, per_dataset = build_tables(prepare_failures(failures, contract), delivered, catalog, trend, corrections,
+                                        unknown_columns)
     paths = {"xlsx": folder / WORKBOOK_FILE, "html": folder / HTML_FILE}
     write_workbook(paths["xlsx"], summary, per_dataset, run_id, blocked_reason)
     write_html(paths["html"], summary, per_dataset, run_id, blocked_reason=blocked_reason)

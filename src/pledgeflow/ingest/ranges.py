@@ -1,0 +1,71 @@
+"""Range failures that say their range: the allowed values, read from the pandera check's own statistics.
+
+"허용 범위 밖의 값입니다" does not tell a steward what to type. The bounds live once, in the dataset's
+YAML schema; this module reads them back from the compiled checks (`Check.statistics`), so a changed bound
+changes the message and no column needs hand-written text.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+if TYPE_CHECKING:
+    import pandera.polars as pa
+
+RANGE_RULES = ("in_range", "greater_than_or_equal_to", "greater_than", "less_than_or_equal_to", "less_than", "str_length")
+
+
+def _bound(value, inclusive: bool, ko_in: str, ko_ex: str, en_in: str, en_ex: str) -> tuple[str, str]:
+    return (f"{value} {ko_in if inclusive else ko_ex}", f"{en_in if inclusive else en_ex} {value}")
+
+
+def describe_range(rule: str, stats: dict) -> tuple[str, str] | None:
+    """(Korean, English) text of the range a check allows, or None for a check that is not a range."""
+    low, high = stats.get("min_value"), stats.get("max_value")
+    if rule == "str_length":
+        if stats.get("exact_value") is not None:
+            return f"길이 {stats['exact_value']}자", f"length exactly {stats['exact_value']} characters"
+        parts = [(f"{low}자 이상", f"at least {low}") if low is not None else None,
+                 (f"{high}자 이하", f"at most {high}") if high is not None else None]
+        kept = [p for p in parts if p]
+        return "길이 " + " ".join(p[0] for p in kept), "length " + " and ".join(p[1] for p in kept) + " characters"
+    bounds = {
+        "in_range": [_bound(low, stats.get("include_min", True), "이상", "초과", "at least", "more than"),
+                     _bound(high, stats.get("include_max", True), "이하", "미만", "at most", "less than")],
+        "greater_than_or_equal_to": [_bound(low, True, "이상", "초과", "at least", "more than")],
+        "greater_than": [_bound(low, False, "이상", "초과", "at least", "more than")],
+        "less_than_or_equal_to": [_bound(high, True, "이하", "미만", "at most", "less than")],
+        "less_than": [_bound(high, False, "이하", "미만", "at most", "less than")],
+    }.get(rule)
+    if bounds is None:
+        return None
+    return " ".join(b[0] for b in bounds), " and ".join(b[1] for b in bounds)
+
+
+def range_texts(schema: pa.DataFrameSchema) -> pl.DataFrame:
+    """column, rule, range_ko, range_en for every range check of the schema's columns."""
+    rows = []
+    for name, column in schema.columns.items():
+        for check in column.checks:
+            text = describe_range(check.name, check.statistics or {}) if check.name in RANGE_RULES else None
+            if text:
+                rows.append({"column": name, "rule": check.name, "range_ko": text[0], "range_en": text[1]})
+    return pl.DataFrame(rows, schema={"column": pl.String, "rule": pl.String, "range_ko": pl.String, "range_en": pl.String})
+
+
+def name_ranges(failures: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFrame:
+    """Append "(허용 범위: …)" / "(allowed: …)" to each range failure's messages; other rows unchanged."""
+    ranges = range_texts(schema)
+    if ranges.height == 0 or failures.height == 0:
+        return failures
+    order = failures.columns
+    joined = failures.join(ranges, on=["column", "rule"], how="left")
+    return joined.with_columns(
+        pl.when(pl.col("range_ko").is_not_null()).then(pl.format("{} (허용 범위: {})", "message_ko", "range_ko"))
+        .otherwise(pl.col("message_ko")).alias("message_ko"),
+        pl.when(pl.col("range_en").is_not_null()).then(pl.format("{} (allowed: {})", "message_en", "range_en"))
+        .otherwise(pl.col("message_en")).alias("message_en"),
+    ).select(order)
+
