@@ -175,7 +175,7 @@ def test_derived_columns_check_budget_totals_against_their_parts():
     # the grand total against what a dashboard's SUM over leaf rows gives (the midcareer 2018 leaf: 19)
     assert derived.filter(pl.col("row_kind") == "total")["derived_total_minus_leaf_sum"].to_list() == [0]
     assert derived.filter(pl.col("row_kind") != "total")["derived_total_minus_leaf_sum"].null_count() == derived.height - 1
-    off = audit.derive_budget_checks(budget.with_columns(pl.when(pl.col("row_kind") == "leaf").then(20)
+    off = audit_checks.derive_budget_checks(budget.with_columns(pl.when(pl.col("row_kind") == "leaf").then(20)
                                                          .otherwise(pl.col("amount_million_krw")).alias("amount_million_krw")), {})
     assert off.filter(pl.col("row_kind") == "total")["derived_total_minus_leaf_sum"].to_list() == [-1]
 
