@@ -228,7 +228,27 @@ def reconcile_all(indicators: pl.DataFrame, cohorts: pl.DataFrame, fairs: pl.Dat
 
 
 def reconcile_settled(indicators: pl.DataFrame, settled, report: Report, project) -> pl.DataFrame:
-    """A run's `reconciliation` table from its indicators and its settled valid records."""
+    """A run's `reconciliation` table: each card against its own pledge's indicators and records (`pledge_id` says whose).
+
+    Cards never mix: a card's totals (계) and activities meet only the records of its pledge's sub-projects. A pledge
+    without a register still gets its indicator rows (the records have figures the card does not print).
+    """
+    catalog, contract = project.catalog, project.contract("reconciliation")
     events = {d: settled.valid[d].lazy().collect() for d in ("training_cohorts", "job_fairs")}  # small: one row per event
-    return reconcile_all(indicators, events["training_cohorts"], events["job_fairs"], report, project.catalog,
-                         project.contract("reconciliation"), placements=settled.valid["placements"])
+    parts = []
+    for pledge in catalog.pledges:
+        subprojects = [s["subproject_id"] for s in pledge["subprojects"]]
+        card = card_of(report, pledge["pledge_id"])
+        mine = pl.col("subproject_id").is_in(subprojects)
+        # placements are read only for a card that prints hire figures (millions of rows, one card at a time)
+        hires = settled.valid["placements"].lazy().filter(mine) if card.activities.filter(is_hire_figure()).height else None
+        rows = reconcile_all(indicators.filter(pl.col("pledge_id") == pledge["pledge_id"]), events["training_cohorts"].filter(mine),
+                             events["job_fairs"].filter(mine), card, catalog, contract, placements=hires)
+        parts.append(rows.with_columns(pl.lit(pledge["pledge_id"]).alias("pledge_id")))
+    return conform(pl.concat(parts), contract).sort("pledge_id", "check_id")
+
+
+def card_of(report: Report, pledge_id: str) -> Report:
+    """One card's share of the register (every register frame carries its pledge_id)."""
+    return Report(**{name: getattr(report, name).filter(pl.col("pledge_id") == pledge_id)
+                     for name in ("tables", "attributes", "targets", "results", "budget", "census", "activities")})

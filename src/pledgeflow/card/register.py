@@ -43,9 +43,9 @@ HEADERS: dict[str, dict[str, str]] = {
     "index": {"파일": "file", "표": "title_ko", "공약번호": "pledge_no", "출처": "source_document",
               "위치": "source_section", "기준일": "as_of_text", "기준 표기": "as_of_printed"},
     "attributes": {"항목": "attribute_ko", "선택지": "option_ko", "선택": "selected_text"},
-    "targets": {"세부사업": "subproject_text", "단위": "unit_ko", "기간": "period_text", "목표": "target_text"},
-    "results": {"세부사업": "subproject_text", "단위": "unit_ko", "항목": "measure_ko", "기간": "period_text",
-                "값": "value_text"},
+    "targets": {"세부사업": "subproject_text", "지표": "indicator_text", "단위": "unit_ko", "기간": "period_text", "목표": "target_text"},
+    "results": {"세부사업": "subproject_text", "지표": "indicator_text", "단위": "unit_ko", "항목": "measure_ko",
+                "기간": "period_text", "값": "value_text"},
     "budget": {"세부사업": "subproject_text", "재원": "funding_source_text", "기간": "period_text",
                "금액(백만원)": "amount_text", "금액": "amount_text"},
     "census": {"구분": "measure_text", "산업": "industry_ko", "값": "value_text"},
@@ -53,7 +53,7 @@ HEADERS: dict[str, dict[str, str]] = {
                    "항목": "measure_ko", "기간": "period_text", "값": "value_text", "단위": "unit_ko",
                    "기록상 명칭": "record_name_ko", "비고": "note_ko"},
 }
-OPTIONAL_COLUMNS = {"unit_ko", "record_name_ko", "note_ko", "source_section", "as_of_printed"}
+OPTIONAL_COLUMNS = {"indicator_text", "unit_ko", "record_name_ko", "note_ko", "source_section", "as_of_printed"}
 
 # The card's words for "the whole of it": a 계 row is subproject "total", a 계/목표/실적 column period "total".
 TOTAL_LABELS = ("계", "합계", "총계", "목표", "실적")
@@ -86,20 +86,55 @@ class Report:
 
 
 def load_report(project: Project, reported_dir: Path | None = None) -> Report:
-    """Read, type and validate every register table under `raw/reported/` (or `reported_dir`).
+    """Read, type and validate every card's register under `raw/reported/` (or `reported_dir`).
 
+    A card is a folder holding `_tables.csv`: `reported/` itself (pledge 15's bundled register) and any
+    `reported/<card>/` (one per pledge card; a folder named after a catalog pledge_id belongs to that pledge,
+    otherwise its index's 공약번호 says which). The cards' tables are stacked; every row carries its pledge_id.
     The contracts are `schemas/reported/*.schema.yaml`. Raises ReportError (the run is blocked by its data).
     """
-    catalog = project.catalog
     reported_dir = Path(reported_dir or project.settings.raw_dir / "reported")
-    index = validate_table(type_index(read_register_csv(reported_dir, INDEX_FILE, "index"), catalog), "tables", project)
+    cards = card_folders(reported_dir)
+    if not cards:
+        raise ReportError(f"{reported_dir.name}/{INDEX_FILE}", "보고 대장 파일이 없습니다.", "The register file is missing.")
+    loaded = [load_card(project, folder, reported_dir) for folder in cards]
+    return Report(**{name: pl.concat([getattr(r, name) for r in loaded], how="vertical_relaxed")
+                     for name in ("tables", *TABLES)})
+
+
+def card_folders(reported_dir: Path) -> list[Path]:
+    """`reported/` itself when it holds an index, then every sub-folder that does, sorted."""
+    root = [reported_dir] if (reported_dir / INDEX_FILE).is_file() or not reported_dir.is_dir() else []
+    subfolders = sorted(d for d in reported_dir.iterdir() if d.is_dir() and (d / INDEX_FILE).is_file()) if reported_dir.is_dir() else []
+    return root + subfolders
+
+
+def load_card(project: Project, folder: Path, reported_dir: Path) -> Report:
+    """One card's register: its index and the tables the index lists (a table it does not list is empty)."""
+    catalog = project.catalog
+    prefix = reported_dir.name if folder == reported_dir else f"{reported_dir.name}/{folder.name}"
+    pledge = folder.name if folder != reported_dir and folder.name in {p["pledge_id"] for p in catalog.pledges} else None
+    index = type_index(read_register_csv(folder, INDEX_FILE, "index", prefix), catalog)
+    if pledge is not None:
+        index = index.with_columns(pl.lit(pledge).alias("pledge_id"))
+    index = validate_table(index, "tables", project)
     typers = {"attributes": type_attributes, "targets": type_targets, "results": type_results,
               "budget": type_budget, "census": type_census, "activities": type_activities}
+    listed = set(index["file"].to_list())
     frames = {}
     for table in TABLES:
-        raw = attach_index(read_register_csv(reported_dir, f"{table}.csv", table), index, reported_dir)
+        if folder != reported_dir and f"{table}.csv" not in listed:
+            raw = empty_register(table, prefix)  # a card without this table (e.g. no census printed)
+        else:
+            raw = read_register_csv(folder, f"{table}.csv", table, prefix)
+        raw = attach_index(raw, index, folder)
         frames[table] = validate_table(typers[table](raw, catalog).sort("source_row"), table, project)
     return Report(tables=index, **frames)
+
+
+def empty_register(table: str, prefix: str) -> pl.DataFrame:
+    columns = {c: pl.String for c in dict.fromkeys(HEADERS[table].values())}
+    return pl.DataFrame(schema={**columns, "source_row": pl.Int64, "source_file": pl.String, "source_ref": pl.String})
 
 
 def decode_register(data: bytes, source_file: str) -> str:
@@ -123,9 +158,9 @@ def check_ragged(text: str, source_file: str) -> None:
                           f'must be quoted ("1,572"). Save the sheet from Excel as CSV again.')
 
 
-def read_register_csv(reported_dir: Path, file_name: str, table: str) -> pl.DataFrame:
+def read_register_csv(reported_dir: Path, file_name: str, table: str, prefix: str | None = None) -> pl.DataFrame:
     """One register file as text, columns renamed to English, each row tagged with its line number."""
-    source_file = f"{reported_dir.name}/{file_name}"
+    source_file = f"{prefix or reported_dir.name}/{file_name}"
     path = reported_dir / file_name
     if not path.is_file():
         raise ReportError(source_file, "보고 대장 파일이 없습니다.", "The register file is missing.")
@@ -157,12 +192,27 @@ def resolve(expr: pl.Expr, mapping: dict[str, str]) -> pl.Expr:
     return normalise_label_expr(expr).replace_strict(keys, default=None, return_dtype=pl.String)
 
 
+def period_key(expr: pl.Expr) -> pl.Expr:
+    """A period label compared loosely: "2018년", "‘18년" and "2018" meet; "2023년 상반기" meets "2023 상반기"."""
+    text = normalise_label_expr(expr).str.replace(r"^['‘’`]", "").str.replace_all("년", "")
+    return pl.when(text.str.contains(r"^\d{2}($|\D)")).then(pl.lit("20") + text).otherwise(text)
+
+
 def resolve_period(expr: pl.Expr, catalog: Catalog) -> pl.Expr:
-    """"2018년", "‘18년", "2022.6." -> the catalog period; 계/목표/실적 -> "total"; unknown -> null."""
-    text = normalise_label_expr(expr).str.replace(r"^['‘’`]", "").str.replace(r"년$", "")
-    text = pl.when(text.str.contains(r"^\d{2}$")).then(pl.lit("20") + text).otherwise(text)
-    periods = {p: p for p in catalog.periods_frame["period"]} | {t: "total" for t in TOTAL_LABELS}
-    return resolve(text, periods)
+    """Label -> a period of any pledge's grid; 계/목표/실적 -> "total"; unknown -> null (see `with_labels` per pledge)."""
+    periods = {p: p for p in catalog.periods_frame["period"].unique().sort()} | {t: "total" for t in TOTAL_LABELS}
+    keys = {normalise_label(k): v for k, v in periods.items()}
+    keyed = pl.DataFrame({"k": list(keys)}).select(period_key(pl.col("k")))["k"].to_list()
+    return period_key(expr).replace_strict(dict(zip(keyed, keys.values())), default=None, return_dtype=pl.String)
+
+
+def pledge_periods(catalog: Catalog) -> pl.DataFrame:
+    """pledge_id, __period_key, period: each pledge's own labels (and the card's words for the total)."""
+    own = catalog.periods_frame.select("pledge_id", "period")
+    totals = pl.DataFrame({"pledge_id": [p["pledge_id"] for p in catalog.pledges]}).join(
+        pl.DataFrame({"period": ["total"], "label": [list(TOTAL_LABELS)]}).explode("label"), how="cross")
+    labels = pl.concat([own.with_columns(pl.col("period").alias("label")), totals.select("pledge_id", "period", "label")])
+    return labels.select("pledge_id", period_key(pl.col("label")).alias("__period_key"), "period").unique(["pledge_id", "__period_key"])
 
 
 def resolve_subproject(expr: pl.Expr, catalog: Catalog) -> pl.Expr:
@@ -184,6 +234,8 @@ def attach_index(raw: pl.DataFrame, index: pl.DataFrame, reported_dir: Path) -> 
     """Give every row its table's pledge, source document and as-of date from `_tables.csv`."""
     file_name = raw["source_file"][0].split("/")[-1] if raw.height else ""
     entry = index.filter(pl.col("file") == file_name)
+    if not raw.height:
+        entry = index.head(1)  # an empty table still carries its card's pledge
     if raw.height and entry.height != 1:
         raise ReportError(f"{reported_dir.name}/{INDEX_FILE}", f"{file_name} 파일이 색인에 한 번 나와야 합니다.",
                           f"{file_name} must be listed exactly once in the index.")
@@ -201,11 +253,26 @@ def type_attributes(raw: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
 
 def with_labels(raw: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
     """Resolve sub-project and period labels, and the catalog indicator of each sub-project."""
-    indicators = catalog.indicators_frame.select("pledge_id", "subproject_id", "indicator_id")
-    return raw.with_columns(
+    frame = raw.with_columns(
         resolve_subproject(pl.col("subproject_text"), catalog).alias("subproject_id"),
-        resolve_period(pl.col("period_text"), catalog).alias("period"),
-    ).join(indicators, on=["pledge_id", "subproject_id"], how="left")
+        period_key(pl.col("period_text")).alias("__period_key"),
+    ).join(pledge_periods(catalog), on=["pledge_id", "__period_key"], how="left").drop("__period_key")
+    return frame.join(indicator_of_row(frame, catalog), on="source_row", how="left")
+
+
+def indicator_of_row(frame: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
+    """source_row -> indicator_id: by the row's 지표 label (name or id) when the card prints one, else the
+    sub-project's only indicator (a sub-project measured by several indicators needs the 지표 column)."""
+    indicators = catalog.indicators_frame.select("pledge_id", "subproject_id", "indicator_id", "indicator_name_ko")
+    labels = pl.concat([indicators.select("pledge_id", "subproject_id", "indicator_id", pl.col(c).alias("label"))
+                        for c in ("indicator_id", "indicator_name_ko")])
+    labels = labels.with_columns(normalise_label_expr(pl.col("label")).alias("label")).unique()
+    sole = indicators.filter(pl.len().over("pledge_id", "subproject_id") == 1).select("pledge_id", "subproject_id", "indicator_id")
+    text = pl.col("indicator_text") if "indicator_text" in frame.columns else pl.lit(None, pl.String)
+    rows = frame.select("source_row", "pledge_id", "subproject_id", normalise_label_expr(text).alias("label"))
+    by_label = rows.join(labels, on=["pledge_id", "subproject_id", "label"], how="inner").select("source_row", "indicator_id")
+    by_sole = rows.filter(pl.col("label").is_null()).join(sole, on=["pledge_id", "subproject_id"], how="inner").select("source_row", "indicator_id")
+    return pl.concat([by_label, by_sole]).unique("source_row", keep="first")
 
 
 def type_targets(raw: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
