@@ -7,7 +7,7 @@ arrives (Korean header aliases, column types, keys, personal-data columns).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -152,6 +152,10 @@ class Catalog:
             for sp in i["subprojects"]
         ]
         return pl.DataFrame(rows, schema={"pledge_id": pl.String, "subproject_id": pl.String, **INDICATOR_FIELDS})
+
+    def only(self, pledge_id: str) -> "Catalog":
+        """The catalog of one pledge (its card is reconciled with its own grid and vocabulary)."""
+        return replace(self, pledges=tuple(p for p in self.pledges if p["pledge_id"] == pledge_id))
 
     def indicator(self, pledge_id: str, indicator_id: str) -> dict:
         pledge = next(p for p in self.pledges if p["pledge_id"] == pledge_id)

@@ -139,12 +139,12 @@ def build_indicators(
     """
     periods = catalog.periods_frame.rename({"start_date": "period_start_date", "end_date": "period_end_date"})
     cells = catalog.indicators_frame.join(catalog.subprojects_frame, on=["pledge_id", "subproject_id"]).join(periods, on="pledge_id")
-    as_of = newest_record_date(valid, catalog)
     measured = measure_cells(valid, catalog, "actual")
     if "actual__den" not in measured.columns:
         measured = measured.with_columns(pl.lit(None, pl.Int64).alias("actual__den"))
     table = (
         cells.join(measured.rename({"actual__den": "denominator"}), on=[*GROUP, "period"], how="left")
+        .join(newest_record_date(valid, catalog), on="pledge_id", how="left")
         .join(count_records(quarantined, catalog, "excluded_records"), on=[*GROUP, "period"], how="left")
         .join(targets.select(*GROUP, "period", "target"), on=[*GROUP, "period"], how="left")
         .join(targets.select(*GROUP, "total_target").unique(), on=GROUP, how="left")
@@ -161,7 +161,7 @@ def build_indicators(
                       pl.col("denominator").cum_sum().over(GROUP).alias("cumulative_denominator"))
         .with_columns(percent("actual", "denominator").alias("actual_pct"),
                       percent("cumulative_actual", "cumulative_denominator").alias("cumulative_pct"))
-        .with_columns(achievement_rate().alias("achievement_rate_pct"), indicator_status(as_of).alias("status"))
+        .with_columns(achievement_rate().alias("achievement_rate_pct"), indicator_status().alias("status"))
     )
     return conform(table, contract).sort([*GROUP, "period_order"])
 
@@ -203,22 +203,35 @@ def build_holdbacks(quarantined: dict[str, pl.DataFrame], failures: pl.DataFrame
     return counted.sort([*GROUP, "period", "rule"])
 
 
-def newest_record_date(valid: dict[str, Rows], catalog: Catalog):
-    """The latest date among the records the indicators count: periods after it have not started."""
-    dates = [
-        valid[source].lazy().select(pl.col(column).max()).collect().item()
-        for source, column in catalog.indicators_frame.select("source_dataset", "date_column").unique().iter_rows()
-        if source in valid
+def newest_record_date(valid: dict[str, Rows], catalog: Catalog) -> pl.DataFrame:
+    """pledge_id, newest_record_date: the latest date among the records each pledge's indicators count (periods
+    after it have not started). Per pledge: one district's late delivery says nothing about another's periods."""
+    parts = [
+        valid[source].lazy().filter(pl.col("subproject_id").is_in(subprojects))
+        .select(pl.col("subproject_id").replace_strict(catalog.pledge_of_subproject, return_dtype=pl.String).alias("pledge_id"),
+                pl.col(column).alias("newest_record_date"))
+        .group_by("pledge_id").agg(pl.col("newest_record_date").max())
+        for (source, column), subprojects in _dated_sources(catalog).items() if source in valid
     ]
-    return max((d for d in dates if d is not None), default=None)
+    schema = {"pledge_id": pl.String, "newest_record_date": pl.Date}
+    if not parts:
+        return pl.DataFrame(schema=schema)
+    return pl.concat([q.cast(schema) for q in parts]).group_by("pledge_id").agg(pl.col("newest_record_date").max()).collect()
 
 
-def indicator_status(as_of) -> pl.Expr:
+def _dated_sources(catalog: Catalog) -> dict[tuple[str, str], list[str]]:
+    sources: dict[tuple[str, str], list[str]] = {}
+    for source, column, subproject in catalog.indicators_frame.select("source_dataset", "date_column", "subproject_id").unique().sort(pl.all()).iter_rows():
+        sources.setdefault((source, column), []).append(subproject)
+    return sources
+
+
+def indicator_status() -> pl.Expr:
     """not_started (period begins after the newest record) | no_target | met | below_target.
 
     The period's value meets a per-period target; the cumulative value meets a cumulative one (a ratio: its percent).
     """
-    started = pl.lit(False) if as_of is None else pl.col("period_start_date") <= pl.lit(as_of)
+    started = (pl.col("period_start_date") <= pl.col("newest_record_date")).fill_null(False)
     ratio, cumulative = pl.col("measure_kind") == "ratio", pl.col("target_semantics") == "cumulative"
     value = (pl.when(cumulative & ratio).then(pl.col("cumulative_pct")).when(cumulative).then(pl.col("cumulative_actual"))
              .when(ratio).then(pl.col("actual_pct")).otherwise(pl.col("actual")))

@@ -91,8 +91,14 @@ def check_budget_arithmetic(report: Report) -> list[pl.DataFrame]:
 
 
 def period_cells(frame: pl.DataFrame, value: str, text: str, table: str) -> pl.DataFrame:
+    """A card table's figures keyed by `sp`: the sub-project, and its indicator when the sub-project has several
+    (a card with a 지표 column sums and rates each indicator on its own)."""
+    sub = pl.coalesce("subproject_id", "subproject_text")
+    several = pl.col("indicator_id").drop_nulls().n_unique().over(sub) > 1 if "indicator_id" in frame.columns else pl.lit(False)
+    key = pl.when(several & pl.col("indicator_id").is_not_null()).then(pl.format("{}/{}", sub, "indicator_id")).otherwise(sub) \
+        if "indicator_id" in frame.columns else sub
     return frame.with_columns(
-        pl.coalesce("subproject_id", "subproject_text").alias("sp"), pl.coalesce("period", "period_text").alias("period"),
+        key.alias("sp"), pl.coalesce("period", "period_text").alias("period"),
         pl.col(value).alias("value"), pl.col(text).alias("text"),
     ).with_columns(pl.format(f"{table}/{{}}", "sp").alias("subject"),
                    pl.format("{} / {}", "subproject_text", "period_text").alias("where"))

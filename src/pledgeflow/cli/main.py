@@ -21,12 +21,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from pledgeflow.cli.catalog import catalog_app
 from pledgeflow.cli.review import review_app
 from pledgeflow.errors import EXIT_AUDIT, EXIT_BLOCKED, EXIT_BUSY, exit_code_of
 from pledgeflow.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="pledgeflow: track pledge indicators from their records.")
 app.add_typer(review_app, name="review", help="Record a steward's decision: correct, waive or exclude a record.")
+app.add_typer(catalog_app, name="catalog", help="Check the catalog: pledges, indicators, periods (no Prefect, no GX).")
 console = Console()
 RootOption = typer.Option(None, "--root", help="Project folder with raw/, schemas/, curated/ (default: $PLEDGEFLOW_ROOT or .)")
 
