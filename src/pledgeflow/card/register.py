@@ -98,8 +98,9 @@ def load_report(project: Project, reported_dir: Path | None = None) -> Report:
     if not cards:
         raise ReportError(f"{reported_dir.name}/{INDEX_FILE}", "보고 대장 파일이 없습니다.", "The register file is missing.")
     loaded = [load_card(project, folder, reported_dir) for folder in cards]
-    return Report(**{name: pl.concat([getattr(r, name) for r in loaded], how="vertical_relaxed")
-                     for name in ("tables", *TABLES)})
+    # one validation per table over every card (the contracts' keys start with pledge_id): 25 cards cost one
+    stacked = {name: pl.concat([frames[name] for frames in loaded], how="diagonal_relaxed") for name in ("tables", *TABLES)}
+    return Report(**{name: validate_table(frame, "tables" if name == "tables" else name, project) for name, frame in stacked.items()})
 
 
 def card_folders(reported_dir: Path) -> list[Path]:
@@ -109,15 +110,15 @@ def card_folders(reported_dir: Path) -> list[Path]:
     return root + subfolders
 
 
-def load_card(project: Project, folder: Path, reported_dir: Path) -> Report:
-    """One card's register: its index and the tables the index lists (a table it does not list is empty)."""
+def load_card(project: Project, folder: Path, reported_dir: Path) -> dict[str, pl.DataFrame]:
+    """One card's register, typed (validated with the other cards'): its index and the tables the index lists
+    (a card in its own folder may leave a table out; it is then empty)."""
     catalog = project.catalog
     prefix = reported_dir.name if folder == reported_dir else f"{reported_dir.name}/{folder.name}"
     pledge = folder.name if folder != reported_dir and folder.name in {p["pledge_id"] for p in catalog.pledges} else None
-    index = type_index(read_register_csv(folder, INDEX_FILE, "index", prefix), catalog)
+    index = type_index(read_register_csv(folder, INDEX_FILE, "index", prefix), catalog, pledge)
     if pledge is not None:
         index = index.with_columns(pl.lit(pledge).alias("pledge_id"))
-    index = validate_table(index, "tables", project)
     typers = {"attributes": type_attributes, "targets": type_targets, "results": type_results,
               "budget": type_budget, "census": type_census, "activities": type_activities}
     listed = set(index["file"].to_list())
@@ -128,8 +129,8 @@ def load_card(project: Project, folder: Path, reported_dir: Path) -> Report:
         else:
             raw = read_register_csv(folder, f"{table}.csv", table, prefix)
         raw = attach_index(raw, index, folder)
-        frames[table] = validate_table(typers[table](raw, catalog).sort("source_row"), table, project)
-    return Report(tables=index, **frames)
+        frames[table] = typers[table](raw, catalog).sort("source_row")
+    return {"tables": index, **frames}
 
 
 def empty_register(table: str, prefix: str) -> pl.DataFrame:
@@ -219,8 +220,11 @@ def resolve_subproject(expr: pl.Expr, catalog: Catalog) -> pl.Expr:
     return resolve(expr, {t: "total" for t in TOTAL_LABELS} | catalog.subproject_aliases)
 
 
-def type_index(raw: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
-    pledges = pl.DataFrame([{"pledge_no": int(p["pledge_no"]), "pledge_id": p["pledge_id"]} for p in catalog.pledges])
+def type_index(raw: pl.DataFrame, catalog: Catalog, pledge: str | None = None) -> pl.DataFrame:
+    """The card's index; `pledge` (the card's folder names it) decides among pledges sharing a 공약번호 across governments."""
+    pledges = pl.DataFrame([{"pledge_no": int(p["pledge_no"]), "pledge_id": p["pledge_id"]} for p in catalog.pledges
+                            if p.get("pledge_no") is not None and pledge in (None, p["pledge_id"])],
+                           schema={"pledge_no": pl.Int64, "pledge_id": pl.String})
     return (
         raw.with_columns(parse_int(pl.col("pledge_no")).alias("pledge_no"), parse_date(pl.col("as_of_text")).alias("as_of_date"))
         .join(pledges, on="pledge_no", how="left")
