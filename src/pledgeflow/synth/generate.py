@@ -80,7 +80,8 @@ def generate_project(target: Path, template: Path, placements: int, *, districts
     template_catalog = yaml.safe_load((template / "schemas" / "catalog.yaml").read_text(encoding="utf-8"))
     national.write_catalog(target / "schemas", template_catalog, plan)
     catalog = load_catalog(target / "schemas")
-    written = [path for district in plan for path in write_district(target / "raw", district, catalog, seed, defect_rate)]
+    card = template / "raw" / "reported"
+    written = [path for district in plan for path in write_district(target / "raw", district, catalog, seed, defect_rate, card)]
     summary = {"seed": seed, "placements": placements, "districts": districts, "defect_rate": defect_rate,
                "files": sorted(str(p.relative_to(target)) for p in written),
                "rows": {"placements": placements, "training_cohorts": sum(d.cohorts for d in plan),
@@ -131,13 +132,14 @@ def name_for(i: int) -> str:
     return base if i < len(DISTRICTS_KO) else f"{base}{i // len(DISTRICTS_KO) + 1}"
 
 
-def write_district(raw: Path, district: District, catalog: Catalog, seed: int, defect_rate: float) -> list[Path]:
+def write_district(raw: Path, district: District, catalog: Catalog, seed: int, defect_rate: float,
+                   card: Path | None = None) -> list[Path]:
     """A district's cohorts, fairs (one file each) and placements (one file per year of hire)."""
     rng = np.random.default_rng([seed, district.index, 3])
     cohorts, fairs = make_cohorts(district, seed), make_fairs(district, seed)
     placements = national.localise(make_placements(district, cohorts, fairs, catalog, rng, defect_rate), district.code)
     cohorts, fairs = national.localise(cohorts, district.code), national.localise(fairs, district.code)
-    national.write_register(raw / "reported", district, catalog, placements)
+    national.write_register(raw / "reported", district, catalog, placements, card)
     paths = [
         write_delivery(raw / "training_cohorts" / district.folder, "교육과정_운영현황",
                        add_event_defects(cohorts, "training_cohorts", rng, defect_rate), "training_cohorts", catalog, rng),

@@ -67,8 +67,9 @@ def district_pledge(pledge: dict, district) -> dict:
             "title_ko": pledge["title_ko"], "subprojects": subprojects, "indicators": indicators}
 
 
-def write_register(reported: Path, district, catalog, placements: pl.DataFrame) -> Path:
-    """One district's card: `_tables.csv`, `targets.csv` (per sub-project and period, and 계) and `results.csv`."""
+def write_register(reported: Path, district, catalog, placements: pl.DataFrame, template: Path | None = None) -> Path:
+    """One district's card: `_tables.csv`, `targets.csv` (per sub-project and period, and 계), `results.csv`, and the
+    template card's head (`attributes.csv`) and budget (`budget.csv`, its sub-projects spelled the district's way)."""
     folder = reported / pledge_id(district.code)
     folder.mkdir(parents=True, exist_ok=True)
     pledge = next(p for p in catalog.pledges if p["pledge_id"] == pledge_id(district.code))
@@ -89,10 +90,30 @@ def write_register(reported: Path, district, catalog, placements: pl.DataFrame) 
     pl.concat([totals, targets]).write_csv(folder / "targets.csv")
     cells.select(sub.alias("세부사업"), pl.lit("명").alias("단위"), pl.lit("실적").alias("항목"), label.alias("기간"),
                  pl.col("n").cast(pl.String).alias("값")).write_csv(folder / "results.csv")
+    files = {"targets.csv": "공약달성 확인지표 (목표)", "results.csv": "추진실적 (실적)"}
+    if template is not None:
+        files |= copy_card_head(template, folder, district)
     as_of = str(pledge["term_end_date"]).replace("-", ". ") + "."
-    pl.DataFrame({"파일": ["targets.csv", "results.csv"], "표": ["공약달성 확인지표 (목표)", "추진실적 (실적)"],
-                  "공약번호": [str(pledge.get("pledge_no") or "")] * 2,
-                  "출처": [f"{district.name_ko} 공약 이행카드 (합성)"] * 2, "위치": ["I 공약달성 확인지표", "I 추진실적 표"],
-                  "기준일": [as_of] * 2, "기준 표기": ["(합성 자료)"] * 2}).write_csv(folder / "_tables.csv")
+    n = len(files)
+    pl.DataFrame({"파일": list(files), "표": list(files.values()), "공약번호": [str(pledge.get("pledge_no") or "")] * n,
+                  "출처": [f"{district.name_ko} 공약 이행카드 (합성)"] * n, "위치": ["(합성)"] * n,
+                  "기준일": [as_of] * n, "기준 표기": ["(합성 자료)"] * n}).write_csv(folder / "_tables.csv")
     return folder
+
+
+def copy_card_head(template: Path, folder: Path, district) -> dict[str, str]:
+    """The template card's attributes and budget, the budget's sub-project spellings prefixed with the district."""
+    copied = {}
+    for name, title in (("attributes.csv", "공약 속성"), ("budget.csv", "소요예산액")):
+        path = template / name
+        if not path.is_file():
+            continue
+        frame = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
+        frame = frame.rename({c: c.lstrip("\ufeff") for c in frame.columns})
+        if "세부사업" in frame.columns:
+            frame = frame.with_columns(pl.when(pl.col("세부사업").is_in(["계", "합계"])).then(pl.col("세부사업"))
+                                       .otherwise(pl.format("{} {}", pl.lit(district.name_ko), pl.col("세부사업"))).alias("세부사업"))
+        frame.write_csv(folder / name)
+        copied[name] = title
+    return copied
 
