@@ -73,7 +73,8 @@ def publish_tables(run: RunContext, project: Project, tables: dict[str, pl.DataF
         from pledgeflow.steward.review_pack import write_review_pack
 
         write_review_pack(staging / "review", tables["validation_failures"], settled.delivered, project.catalog,
-                          run.run_id, tables["failure_trend"], contract=project.contract("validation_failures"))
+                          run.run_id, tables["failure_trend"], contract=project.contract("validation_failures"),
+                          unassigned=tables.get("unassigned_records"))
         # the pledge report reads the version's own tables, exactly as a dashboard would
         build_report(staging, staging / "report", status_rule=settings.schemas_dir / "report" / "status_rule.yaml")
 

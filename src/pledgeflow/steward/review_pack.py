@@ -29,6 +29,7 @@ from pledgeflow.steward.review_html import LIST_SEPARATOR, STATES, Table, write_
 from pledgeflow.steward.xlsx_frames import FrameSheet, header_frame
 
 WORKBOOK_FILE = "review_pack.xlsx"
+UNASSIGNED_LISTED = 1_000  # records listed in the pack; the curated table has them all
 HTML_FILE = "review_pack.html"
 # a fixed creation date: xlsxwriter would otherwise stamp the wall clock and no two packs would match
 FIXED_CREATED = datetime(2000, 1, 1)
@@ -256,11 +257,29 @@ def write_workbook(path: Path, summary: list[Table], per_dataset: list[Table], r
     workbook.close()
 
 
+def unassigned_tables(unassigned: pl.DataFrame) -> tuple[Table, Table]:
+    """(counts by dataset and reason, the records): valid records no indicator counts, for the steward to place."""
+    counts = (unassigned.group_by("dataset", "reason", "message_ko", "message_en").agg(pl.len().cast(pl.Int64).alias("records"))
+              .sort("dataset", "reason").select("dataset", "reason", "records", "message_ko", "message_en"))
+    records = unassigned.head(UNASSIGNED_LISTED).select("dataset", "source_file", "source_row", "record_id", "pledge_id",
+                                                        "subproject_id", "reason")
+    return (Table("지표 미배정 기록", "Valid records no indicator counts", make_export_safe(counts), headers_for(counts)),
+            Table(f"지표 미배정 기록 목록 (처음 {UNASSIGNED_LISTED:,}건, 전체: unassigned_records 표)",
+                  f"Unassigned records (first {UNASSIGNED_LISTED:,}; all: the unassigned_records table)",
+                  make_export_safe(records), headers_for(records)))
+
+
 def write_review_pack(folder: Path, failures: pl.DataFrame, delivered: dict[str, pl.DataFrame], catalog: Catalog,
-                      run_id: str, trend: pl.DataFrame | None = None, *, contract: dict[str, pl.DataType]) -> dict[str, Path]:
-    """Write review_pack.xlsx and review_pack.html into `folder`; returns {"xlsx": path, "html": path}."""
+                      run_id: str, trend: pl.DataFrame | None = None, *, contract: dict[str, pl.DataType],
+                      unassigned: pl.DataFrame | None = None) -> dict[str, Path]:
+    """Write review_pack.xlsx and review_pack.html into `folder`; returns {"xlsx": path, "html": path}.
+
+    `unassigned` (the curated `unassigned_records`) adds a summary and a sheet of valid records no indicator counts.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     summary, per_dataset = build_tables(prepare_failures(failures, contract), delivered, catalog, trend)
+    if unassigned is not None and unassigned.height:
+        summary = [*summary, *unassigned_tables(unassigned)]
     paths = {"xlsx": folder / WORKBOOK_FILE, "html": folder / HTML_FILE}
     write_workbook(paths["xlsx"], summary, per_dataset, run_id)
     write_html(paths["html"], summary, per_dataset, run_id)
