@@ -93,6 +93,9 @@ def test_reconciliation_finds_the_one_figure_the_records_contradict(both):
     off = card.filter(pl.col("status") == "mismatch")
     assert off.select("subject", "period", "expected", "observed").rows() == [("indicators/hb_senior_fair/fair_hires", "2023 상반기", 2.0, 3.0)]
     assert card.filter((pl.col("kind") == "records_vs_report") & (pl.col("subject").str.contains("completion_rate"))).height == 8
+    # the cumulative targets' 계 (10) is the last period's target, not the sum of the periods (5 + 10): no finding
+    sums = card.filter(pl.col("rule") == "target_periods_sum")["subject"].to_list()
+    assert "targets/hb_senior_fair/fair_hires" not in sums and "targets/hb_youth_digital/completed" in sums
 
 
 def test_unassigned_records_say_why_no_indicator_counts_them(both):

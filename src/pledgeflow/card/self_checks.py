@@ -147,6 +147,9 @@ def rate_status() -> pl.Expr:
 def check_report_arithmetic(report: Report, catalog: Catalog, contract: dict[str, pl.DataType]) -> pl.DataFrame:
     """Every printed total against the sum of its printed parts, and every printed rate against 실적 ÷ 목표."""
     targets = period_cells(report.targets, "target", "target_text", "targets")
+    # a cumulative target's periods are running totals: its 계 is the last of them, not their sum
+    cumulative = catalog.indicators_frame.filter(pl.col("target_semantics") == "cumulative").select("pledge_id", "indicator_id").unique()
+    summed = targets.join(cumulative, on=["pledge_id", "indicator_id"], how="anti")
     results = period_cells(report.results.filter(pl.col("measure") == "actual"), "actual", "value_text", "results")
     census = report.census.with_columns(pl.coalesce("measure", "measure_ko").alias("key"), pl.col("value_text").alias("text")).with_columns(
         pl.format("census/{}", "key").alias("subject"), pl.format("{} / {}", "measure_text", "industry_ko").alias("where"))
@@ -156,7 +159,7 @@ def check_report_arithmetic(report: Report, catalog: Catalog, contract: dict[str
         pl.format("{} / {}", "activity_name_ko", "period_text").alias("where"))
     checks = [
         *check_budget_arithmetic(report),
-        compare_sum(targets.filter(pl.col("period") != "total"), targets.filter(pl.col("period") == "total"), ["sp"],
+        compare_sum(summed.filter(pl.col("period") != "total"), summed.filter(pl.col("period") == "total"), ["sp"],
                     "target_periods_sum", "목표 합계 = 기간별 목표 합", "Target total = sum of period targets"),
         compare_sum(results.filter(pl.col("period") != "total"), results.filter(pl.col("period") == "total"), ["sp"],
                     "result_periods_sum", "실적 합계 = 기간별 실적 합", "Result total = sum of period results"),
