@@ -157,10 +157,6 @@ class Catalog:
         """The catalog of one pledge (its card is reconciled with its own grid and vocabulary)."""
         return replace(self, pledges=tuple(p for p in self.pledges if p["pledge_id"] == pledge_id))
 
-    def indicator(self, pledge_id: str, indicator_id: str) -> dict:
-        pledge = next(p for p in self.pledges if p["pledge_id"] == pledge_id)
-        return next(i for i in pledge["indicators"] if i["indicator_id"] == indicator_id)
-
     @cached_property
     def terms_frame(self) -> pl.DataFrame:
         """subproject_id, pledge_id, term_start_date, term_end_date: the term each record is checked against."""

@@ -199,14 +199,6 @@ def period_key(expr: pl.Expr) -> pl.Expr:
     return pl.when(text.str.contains(r"^\d{2}($|\D)")).then(pl.lit("20") + text).otherwise(text)
 
 
-def resolve_period(expr: pl.Expr, catalog: Catalog) -> pl.Expr:
-    """Label -> a period of any pledge's grid; 계/목표/실적 -> "total"; unknown -> null (see `with_labels` per pledge)."""
-    periods = {p: p for p in catalog.periods_frame["period"].unique().sort()} | {t: "total" for t in TOTAL_LABELS}
-    keys = {normalise_label(k): v for k, v in periods.items()}
-    keyed = pl.DataFrame({"k": list(keys)}).select(period_key(pl.col("k")))["k"].to_list()
-    return period_key(expr).replace_strict(dict(zip(keyed, keys.values())), default=None, return_dtype=pl.String)
-
-
 def pledge_periods(catalog: Catalog) -> pl.DataFrame:
     """pledge_id, __period_key, period: each pledge's own labels (and the card's words for the total)."""
     own = catalog.periods_frame.select("pledge_id", "period")
