@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from pledgeflow.catalog import ID_COLUMNS, Catalog, Descriptor, pseudonym_column
+from pledgeflow.catalog import ID_COLUMNS, Catalog, Descriptor, normalise_label, pseudonym_column
 from pledgeflow.errors import CatalogError
 
 MEASURES = ("count", "sum", "distinct", "ratio")
@@ -163,8 +163,6 @@ def check_ids(catalog: Catalog, issue) -> None:
     """Pledge and sub-project ids, and every spelling, are unique across the whole catalog (a delivery names
     only its sub-project, so the spelling must say which pledge)."""
     seen_pledges, seen_subprojects, spellings = set(), {}, {}
-    from pledgeflow.catalog import normalise_label
-
     for pledge in catalog.pledges:
         if pledge.get("pledge_id") in seen_pledges:
             issue(pledge, f"공약 id '{pledge['pledge_id']}'가 중복됩니다.", f"pledge id '{pledge['pledge_id']}' is used twice.")
