@@ -172,14 +172,15 @@ def settle_placements(placements: pl.DataFrame, events: pl.DataFrame, catalog: C
 
 def count_indicators(placements: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
     """actual / excluded_records / cumulative_actual per pledge, sub-project, indicator and period."""
-    periods = catalog.periods_frame
+    periods = catalog.periods_frame  # one grid per pledge; the synthetic pledges share the term's grid
     period = pl.lit(None, pl.String)
-    for row in periods.iter_rows(named=True):
+    for row in periods.unique(["period", "start_date", "end_date"]).sort("start_date").iter_rows(named=True):
         period = pl.when(pl.col("hire_date").is_between(row["start_date"], row["end_date"])).then(pl.lit(row["period"])).otherwise(period)
     counted = (placements.filter(pl.col("subproject_id").is_not_null()).with_columns(period.alias("period"))
                .filter(pl.col("period").is_not_null()).group_by("subproject_id", "period")
                .agg((~pl.col("held")).sum().alias("actual"), pl.col("held").sum().alias("excluded_records")))
-    cells = catalog.indicators_frame.select("pledge_id", "subproject_id", "indicator_id").join(periods.select("period", "period_order"), how="cross")
+    cells = catalog.indicators_frame.select("pledge_id", "subproject_id", "indicator_id").join(
+        periods.select("pledge_id", "period", "period_order"), on="pledge_id")
     group = ["pledge_id", "subproject_id", "indicator_id"]
     return (cells.join(counted, on=["subproject_id", "period"], how="left")
             .with_columns(pl.col("actual", "excluded_records").fill_null(0).cast(pl.Int64))

@@ -164,10 +164,12 @@ def ensure_project(root: Path, rows: int, districts: int, seed: int) -> float | 
 
 
 def refresh_contracts(root: Path) -> None:
-    """A reused project gets the repo's current schemas, suites and report register (the data stays)."""
-    for folder in ("schemas", "gx", "raw/reported"):
+    """A reused project gets the repo's current schemas and suites (the data, its national catalog and cards stay)."""
+    catalog = (root / "schemas" / "catalog.yaml").read_bytes()
+    for folder in ("schemas", "gx"):
         shutil.rmtree(root / folder, ignore_errors=True)
         shutil.copytree(REPO / folder, root / folder)
+    (root / "schemas" / "catalog.yaml").write_bytes(catalog)
 
 
 def reset_outputs(root: Path) -> None:

@@ -23,7 +23,7 @@ def test_the_floor_counts_what_the_generator_planted(tmp_path):
     table = run_floor(root)
     totals = table.select("actual", "excluded_records").sum().row(0)
     assert 1_900 < totals[0] < 2_000 and 0 < totals[1] < 100
-    assert table.height == 10  # 2 sub-projects x 5 periods
+    assert table.height == 20  # 2 districts' pledges x 2 sub-projects x 5 periods
 
 
 def test_the_benchmark_command_runs_end_to_end_at_a_tiny_size(tmp_path):

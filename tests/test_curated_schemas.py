@@ -56,7 +56,8 @@ def indicators_schema() -> pa.DataFrameSchema:
         "total_target": count("Target for the whole term (총 목표); null where the card prints none.", nullable=True),
         "achievement_rate_pct": col(
             pl.Float64,
-            "Implementation rate (이행률): cumulative_actual / total_target * 100, one decimal; null without a target.",
+            "Implementation rate (이행률) per rate_definition (cumulative_over_total: cumulative_actual / total_target * "
+            "100), one decimal; null without a target.",
             nullable=True,
             checks=NON_NEGATIVE,
         ),
@@ -67,6 +68,22 @@ def indicators_schema() -> pa.DataFrameSchema:
         "status": text("met (actual ≥ target), below_target, no_target (the card prints '-'), or not_started (the "
                        "period begins after the newest record) (상태).",
                        isin=["met", "below_target", "no_target", "not_started"]),
+        "measure_kind": text("How the indicator is measured, as the catalog declares it (측정 방식): count (records), sum (of a "
+                             "numeric column), distinct (values counted once) or ratio (numerator ÷ denominator, both declared "
+                             "measures).", isin=MEASURE_KINDS),
+        "target_semantics": text("per_period (each period's target is its own) or cumulative (each period's target is the "
+                                 "total to date) (목표 기준).", isin=TARGET_SEMANTICS),
+        "rate_definition": text("How achievement_rate_pct is computed on this card (이행률 정의): cumulative_over_total "
+                                "(cumulative ÷ total target), period_over_target (the period's value ÷ its target) or "
+                                "cumulative_over_target (cumulative ÷ the period's target).", isin=RATE_DEFINITIONS),
+        "denominator": count("Ratio indicators only: the period's denominator (e.g. enrolled for 수료율); actual is then the "
+                             "numerator. Null for other measures (분모).", nullable=True),
+        "cumulative_denominator": count("Ratio indicators only: running sum of denominator over the periods (누적 분모).",
+                                        nullable=True),
+        "actual_pct": col(pl.Float64, "Ratio indicators only: actual ÷ denominator × 100, to 0.1 (null without a "
+                          "denominator) (기간 비율).", nullable=True),
+        "cumulative_pct": col(pl.Float64, "Ratio indicators only: cumulative_actual ÷ cumulative_denominator × 100, to "
+                              "0.1 (누적 비율).", nullable=True),
     }
     return pa.DataFrameSchema(
         columns,
@@ -118,11 +135,13 @@ def reconciliation_schema() -> pa.DataFrameSchema:
         "status": text("Outcome (결과).", isin=["match", "mismatch", "not_reported", "malformed"]),
         "message_ko": text("Explanation in Korean (설명)."),
         "message_en": text("Explanation in English."),
+        "pledge_id": text("The pledge (card) the check belongs to (공약); reconciliation runs card by card, so check_id is "
+                          "unique within a pledge."),
     }
     return pa.DataFrameSchema(
         columns,
         strict=True,
-        unique=["check_id"],
+        unique=["pledge_id", "check_id"],
         name="reconciliation",
         description="Every check of records against the report and of the report against itself (대사).",
     )
@@ -304,7 +323,91 @@ def card_activities_schema() -> pa.DataFrameSchema:
                                           "agreements) with their figures as printed (pledgeflow.card_tables).")
 
 
+MEASURE_KINDS = ["count", "sum", "distinct", "ratio"]
+TARGET_SEMANTICS = ["per_period", "cumulative"]
+RATE_DEFINITIONS = ["cumulative_over_total", "period_over_target", "cumulative_over_target"]
+UNASSIGNED_REASONS = ["no_pledge_indicator", "subproject_not_counted", "filtered_out", "outside_periods"]
+
+
+def pledge_indicators_schema() -> pa.DataFrameSchema:
+    columns = {
+        "pledge_id": text("Pledge (공약) id from the catalog."),
+        "pledge_no": col(pl.Int64, "The pledge's number on its government's card list (공약번호); null when the catalog "
+                         "gives none.", nullable=True, checks=[pa.Check.ge(1)]),
+        "government_id": text("Government id (자치단체) when the catalog groups pledges by government; null for a pledge "
+                              "listed on its own.", nullable=True),
+        "district_ko": text("Local government that made the pledge (자치단체), in Korean."),
+        "pledge_title_ko": text("The pledge's own name as the catalog spells it (공약명)."),
+        "term_start_date": col(pl.Date, "First day of the pledge's term (임기 시작); every record of the pledge must fall "
+                               "inside the term."),
+        "term_end_date": col(pl.Date, "Last day of the pledge's term (임기 종료)."),
+        "period_grid": text("The period grid the pledge's card prints (기간 격자): a grid name from period_grids, "
+                            "'default', or the pledge's own id."),
+        "subproject_id": text("Sub-project (세부사업) id."),
+        "subproject_name_ko": text("Sub-project name as the card prints it (세부사업명)."),
+        "spellings_count": col(pl.Int64, "How many distinct spellings of the sub-project the catalog knows (name and "
+                               "aliases, compared normalised) (표기 수).", checks=[pa.Check.ge(1)]),
+        "indicator_id": text("Indicator (공약달성 확인지표) id."),
+        "indicator_name_ko": text("Indicator name in Korean (지표명)."),
+        "indicator_name_en": text("Indicator name in English.", nullable=True),
+        "unit": text("Unit the card prints (단위), e.g. 명, 개, %."),
+        "source_dataset": text("The dataset whose valid records the indicator measures (원자료)."),
+        "date_column": text("The record's date column that places it in a period (기준 날짜 열)."),
+        "measure_kind": text("count | sum | distinct | ratio (측정 방식).", isin=MEASURE_KINDS),
+        "measure_column": text("The column summed or counted once (sum, distinct); null for count and ratio (측정 열).",
+                               nullable=True),
+        "measure_text": text("The measure as text, e.g. count(), sum(completed_count), ratio(sum(completed_count) / "
+                             "sum(enrolled_count)) (측정식)."),
+        "filters_text": text("The indicator's filters as text, e.g. 'age_band = mid_career_age; channel_id in "
+                             "[job_fair]'; null without filters (필터).", nullable=True),
+        "target_semantics": text("per_period or cumulative: what a period's target means on this card (목표 기준).",
+                                 isin=TARGET_SEMANTICS),
+        "rate_definition": text("How the card's 이행률 is computed: cumulative_over_total, period_over_target or "
+                                "cumulative_over_target (이행률 정의).", isin=RATE_DEFINITIONS),
+    }
+    return pa.DataFrameSchema(columns, strict=True, unique=["pledge_id", "subproject_id", "indicator_id"],
+                              name="pledge_indicators",
+                              description="What each pledge tracks (지표 정의): one row per pledge, sub-project and "
+                                          "indicator, from the catalog (pledgeflow.aggregate.dimensions).")
+
+
+def pledge_periods_schema() -> pa.DataFrameSchema:
+    columns = {
+        "pledge_id": text("Pledge (공약) id from the catalog."),
+        "period_grid": text("The grid the periods come from (a name under period_grids, 'default', or the pledge's own id)."),
+        "period": text("Period label as the card prints it (기간), e.g. 2019, 2022.6., 2023 상반기."),
+        "start_date": col(pl.Date, "First day of the period (시작일)."),
+        "end_date": col(pl.Date, "Last day of the period (종료일)."),
+        "period_order": col(pl.Int64, "Position of the period in the pledge's grid, 1 = earliest (순서).",
+                            checks=[pa.Check.ge(1)]),
+    }
+    return pa.DataFrameSchema(columns, strict=True, unique=["pledge_id", "period"], name="pledge_periods",
+                              description="Each pledge's period grid as its card prints it (기간): label, start, end and "
+                                          "order (pledgeflow.aggregate.dimensions).")
+
+
+def unassigned_records_schema() -> pa.DataFrameSchema:
+    columns = {
+        "dataset": text("Dataset of the record (자료)."),
+        "source_file": text("Delivery file, relative to raw/ (출처 파일)."),
+        "source_row": col(pl.Int64, "Row number as seen when the file is opened in Excel (행 번호).", checks=[pa.Check.ge(1)]),
+        "record_id": text("Stable record id (first 16 hex of the row digest) (기록 ID)."),
+        "pledge_id": text("Pledge its sub-project belongs to (공약).", nullable=True),
+        "subproject_id": text("Sub-project of the record (세부사업)."),
+        "reason": text("no_pledge_indicator | subproject_not_counted | filtered_out | outside_periods (사유).",
+                       isin=UNASSIGNED_REASONS),
+        "message_ko": text("What the reason means and what to do, in Korean."),
+        "message_en": text("What the reason means and what to do, in English."),
+    }
+    return pa.DataFrameSchema(columns, strict=True, unique=["dataset", "source_file", "source_row"], name="unassigned_records",
+                              description="Valid records no indicator counts, with the reason (미배정 기록): nothing valid "
+                                          "vanishes silently (pledgeflow.aggregate.unassigned).")
+
+
 SCHEMA_BUILDERS = {
+    "pledge_indicators": pledge_indicators_schema,
+    "pledge_periods": pledge_periods_schema,
+    "unassigned_records": unassigned_records_schema,
     "indicator_holdbacks": indicator_holdbacks_schema,
     "failure_trend": failure_trend_schema,
     "decisions": decisions_schema,
@@ -368,7 +471,8 @@ def test_every_column_has_a_description(table):
 def test_composite_keys():
     assert load("indicators").unique == ["pledge_id", "subproject_id", "indicator_id", "period"]
     assert load("budget").unique == ["pledge_id", "subproject_id", "funding_source", "period"]
-    assert load("reconciliation").unique == ["check_id"]
+    assert load("reconciliation").unique == ["pledge_id", "check_id"]
+    assert load("pledge_indicators").unique == ["pledge_id", "subproject_id", "indicator_id"]
     assert load("runs").unique == ["run_number"]
 
 

@@ -7,7 +7,7 @@ arrives (Korean header aliases, column types, keys, personal-data columns).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -90,23 +90,30 @@ def normalise_label_expr(expr: pl.Expr) -> pl.Expr:
 
 @dataclass(frozen=True)
 class Catalog:
-    """What the pipeline tracks; loaded from `schemas/catalog.yaml`."""
+    """What the pipeline tracks; loaded from `schemas/catalog.yaml` (see `pledgeflow.catalog_model`).
+
+    `pledges` carry their own term, sub-projects, indicators (normalised: measure, filters, target and rate
+    semantics filled in) and period grid (`periods`: a list of {period, start_date, end_date}).
+    """
 
     pledges: tuple[dict, ...]
-    periods: tuple[dict, ...]
+    periods: tuple[dict, ...]  # the default grid (a pledge that names none uses it)
     mid_career_age: dict
     channels: tuple[dict, ...]
     descriptors: dict[str, Descriptor] = field(default_factory=dict)
+    age_bands: dict = field(default_factory=dict)  # name -> {min_age, max_age, basis_ko}
+    source: str = "schemas/catalog.yaml"
 
     @cached_property
     def periods_frame(self) -> pl.DataFrame:
-        """period, start_date, end_date, period_order — sorted by start."""
+        """pledge_id, period, start_date, end_date, period_order — each pledge's own grid, sorted by start."""
+        rows = [{"pledge_id": p["pledge_id"], **{k: q[k] for k in ("period", "start_date", "end_date")}}
+                for p in self.pledges for q in p["periods"]]
+        schema = {"pledge_id": pl.String, "period": pl.String, "start_date": pl.Date, "end_date": pl.Date}
         return (
-            pl.DataFrame(list(self.periods))
-            .with_columns(pl.col("start_date", "end_date").cast(pl.Date))
-            .sort("start_date")
-            .with_row_index("period_order", offset=1)
-            .with_columns(pl.col("period_order").cast(pl.Int32))
+            pl.DataFrame(rows, schema=schema)
+            .sort("pledge_id", "start_date")
+            .with_columns(pl.int_range(1, pl.len() + 1).over("pledge_id").cast(pl.Int32).alias("period_order"))
         )
 
     @cached_property
@@ -117,7 +124,11 @@ class Catalog:
             for p in self.pledges
             for s in p["subprojects"]
         ]
-        return pl.DataFrame(rows)
+        return pl.DataFrame(rows, schema={"pledge_id": pl.String, "subproject_id": pl.String, "subproject_name_ko": pl.String})
+
+    @cached_property
+    def pledge_of_subproject(self) -> dict[str, str]:
+        return {s["subproject_id"]: p["pledge_id"] for p in self.pledges for s in p["subprojects"]}
 
     @cached_property
     def subproject_aliases(self) -> dict[str, str]:
@@ -139,22 +150,27 @@ class Catalog:
 
     @cached_property
     def indicators_frame(self) -> pl.DataFrame:
-        """pledge_id, subproject_id, indicator_id, indicator_name_ko, unit, source_dataset, date_column."""
+        """One row per pledge, sub-project and indicator with the indicator's definition (see `INDICATOR_FIELDS`)."""
         rows = [
-            {
-                "pledge_id": p["pledge_id"],
-                "subproject_id": sp,
-                "indicator_id": i["indicator_id"],
-                "indicator_name_ko": i["name_ko"],
-                "unit": i["unit"],
-                "source_dataset": i["source_dataset"],
-                "date_column": i["date_column"],
-            }
+            {"pledge_id": p["pledge_id"], "subproject_id": sp, **indicator_fields(i)}
             for p in self.pledges
             for i in p["indicators"]
             for sp in i["subprojects"]
         ]
-        return pl.DataFrame(rows)
+        return pl.DataFrame(rows, schema={"pledge_id": pl.String, "subproject_id": pl.String, **INDICATOR_FIELDS})
+
+    def only(self, pledge_id: str) -> "Catalog":
+        """The catalog of one pledge (its card is reconciled with its own grid and vocabulary)."""
+        return replace(self, pledges=tuple(p for p in self.pledges if p["pledge_id"] == pledge_id))
+
+    @cached_property
+    def terms_frame(self) -> pl.DataFrame:
+        """subproject_id, pledge_id, term_start_date, term_end_date: the term each record is checked against."""
+        rows = [{"subproject_id": s["subproject_id"], "pledge_id": p["pledge_id"],
+                 "term_start_date": p["term_start_date"], "term_end_date": p["term_end_date"]}
+                for p in self.pledges for s in p["subprojects"]]
+        return pl.DataFrame(rows, schema={"subproject_id": pl.String, "pledge_id": pl.String,
+                                          "term_start_date": pl.Date, "term_end_date": pl.Date})
 
     @property
     def term_start_date(self) -> str:
@@ -165,14 +181,57 @@ class Catalog:
         return str(max(p["term_end_date"] for p in self.pledges))
 
 
-def period_of(date_column: str, catalog: Catalog) -> pl.Expr:
-    """The catalog period whose start..end holds the date (null outside every period).
+# an indicator's definition as the indicators frame (and the dimension table) carry it
+INDICATOR_FIELDS = {
+    "indicator_id": pl.String, "indicator_name_ko": pl.String, "indicator_name_en": pl.String, "unit": pl.String,
+    "source_dataset": pl.String, "date_column": pl.String, "measure_kind": pl.String, "measure_column": pl.String,
+    "filters_text": pl.String, "measure_text": pl.String, "target_semantics": pl.String, "rate_definition": pl.String,
+}
 
-    A handful of periods: one comparison per period over the column, no sort, rows keep their order.
+
+def indicator_fields(indicator: dict) -> dict:
+    """The flat definition of one (normalised) indicator."""
+    measure = indicator["measure"]
+    return {
+        "indicator_id": indicator["indicator_id"], "indicator_name_ko": indicator["name_ko"],
+        "indicator_name_en": indicator.get("name_en"), "unit": indicator["unit"],
+        "source_dataset": indicator["source_dataset"], "date_column": indicator["date_column"],
+        "measure_kind": measure["kind"], "measure_column": measure.get("column"),
+        "filters_text": filters_text(indicator["filters"]), "measure_text": measure_text(measure),
+        "target_semantics": indicator["target"], "rate_definition": indicator["rate"],
+    }
+
+
+def filters_text(filters: dict) -> str | None:
+    """{"channel_id": ["job_fair"], "age_band": "mid_career_age"} -> "age_band = mid_career_age; channel_id in [job_fair]"."""
+    parts = [f"{k} = {v}" if isinstance(v, str) else f"{k} in [{', '.join(map(str, v))}]" for k, v in sorted(filters.items())]
+    return "; ".join(parts) or None
+
+
+def measure_text(measure: dict) -> str:
+    """count() | sum(completed_count) | distinct(employer_brn) | ratio(sum(a) / sum(b))."""
+    if measure["kind"] == "ratio":
+        parts = [measure_text(measure[side]) + (f" where {filters_text(measure[side]['filters'])}" if measure[side].get("filters") else "")
+                 for side in ("numerator", "denominator")]
+        return f"ratio({parts[0]} / {parts[1]})"
+    return f"{measure['kind']}({measure.get('column') or ''})"
+
+
+def period_of(date_column: str, catalog: Catalog) -> pl.Expr:
+    """The period (of the record's own pledge's grid) whose start..end holds the date; null outside every period.
+
+    When every pledge shares one grid the record's sub-project does not matter (one comparison per period);
+    otherwise each period also asks whether the record's `subproject_id` belongs to a pledge using that grid.
     """
+    grids: dict[tuple, list[str]] = {}
+    for p in catalog.pledges:
+        grid = tuple((q["period"], q["start_date"], q["end_date"]) for q in p["periods"])
+        grids.setdefault(grid, []).extend(s["subproject_id"] for s in p["subprojects"])
     period = pl.lit(None, dtype=pl.String)
-    for name, start, end in catalog.periods_frame.select("period", "start_date", "end_date").iter_rows():
-        period = pl.when(pl.col(date_column).is_between(start, end)).then(pl.lit(name)).otherwise(period)
+    for grid, subprojects in grids.items():
+        mine = pl.lit(True) if len(grids) == 1 else pl.col("subproject_id").is_in(subprojects)
+        for name, start, end in sorted(grid, key=lambda g: g[1]):
+            period = pl.when(mine & pl.col(date_column).is_between(start, end)).then(pl.lit(name)).otherwise(period)
     return period.alias("period")
 
 
@@ -219,15 +278,11 @@ def load_descriptor(path: Path) -> Descriptor:
 
 
 def load_catalog(schemas_dir: Path) -> Catalog:
-    """Read `catalog.yaml` and every `datasets/*.yaml` descriptor under `schemas_dir`."""
-    raw = yaml.safe_load((schemas_dir / "catalog.yaml").read_text(encoding="utf-8"))
+    """Read `catalog.yaml` and every `datasets/*.yaml` descriptor under `schemas_dir`; the catalog is checked
+    (`pledgeflow.catalog_model.check_catalog`) and a broken one raises CatalogError naming file and line."""
+    from pledgeflow.catalog_model import build_catalog
+
     descriptors = {
-        d.dataset: d for d in (load_descriptor(p) for p in sorted((schemas_dir / "datasets").glob("*.yaml")))
+        d.dataset: d for d in (load_descriptor(p) for p in sorted((Path(schemas_dir) / "datasets").glob("*.yaml")))
     }
-    return Catalog(
-        pledges=tuple(raw["pledges"]),
-        periods=tuple(raw["periods"]),
-        mid_career_age=dict(raw["mid_career_age"]),
-        channels=tuple(raw["channels"]),
-        descriptors=descriptors,
-    )
+    return build_catalog(Path(schemas_dir) / "catalog.yaml", descriptors)

@@ -108,3 +108,14 @@ def exit_code_of(error: BaseException | None) -> int:
     if error is None:
         return EXIT_OK
     return error.exit_code if isinstance(error, NotPublished) else EXIT_FAILED
+
+
+class CatalogError(HumanError, BlockedByData):
+    """The catalog (schemas/catalog.yaml) is broken: every problem found, with its line; the run is blocked (exit 3)."""
+
+    def __init__(self, source: str, message_ko: str, message_en: str, issues: tuple = ()) -> None:
+        super().__init__(source, message_ko, message_en)
+        self.issues = issues
+
+    def __reduce__(self):
+        return (type(self), (self.source, self.message_ko, self.message_en, self.issues))

@@ -63,7 +63,13 @@ class Project:
 
     def raw_schema(self, dataset: str):
         """The pandera schema a dataset's typed rows must meet (compiled once per process)."""
-        return load_pandera_schema(self.schemas_dir / self.catalog.descriptors[dataset].schema)
+        return compile_catalog_checks(self.schemas_dir / self.catalog.descriptors[dataset].schema, self._catalog_terms)
+
+    @property
+    def _catalog_terms(self) -> tuple:
+        """What the raw schemas' catalog checks need, hashable (the compiled schema is cached on it)."""
+        terms = self.catalog.terms_frame.with_columns(pl.col("term_start_date", "term_end_date").cast(pl.String))
+        return tuple(terms.select("subproject_id", "term_start_date", "term_end_date").iter_rows())
 
     def ledger_schema(self):
         return load_pandera_schema(self.schemas_dir / LEDGER_SCHEMA_FILE)
@@ -101,3 +107,29 @@ def load_pandera_schema(path: Path):
 
     register_checks()
     return pa.DataFrameSchema.from_yaml(path)
+
+
+@cache
+def compile_catalog_checks(path: Path, terms: tuple):
+    """Replace the YAML schema's catalog markers by checks with the catalog's values.
+
+    `known_subproject` -> isin (the catalog's sub-project ids); `in_pledge_term` -> the record's date inside
+    the term of its own pledge (rule `date_in_term`). `terms` = ((subproject_id, start, end), ...).
+    """
+    import pandera.polars as pa
+
+    schema = load_pandera_schema(path)
+    ids = sorted(t[0] for t in terms)
+    start, end = min(t[1] for t in terms), max(t[2] for t in terms)
+    by_subproject = {sid: [lo, hi] for sid, lo, hi in terms}
+    compiled = {
+        "known_subproject": lambda: pa.Check.isin(ids),
+        "in_pledge_term": lambda: pa.Check.date_in_pledge_term(
+            start=start, end=end, by="subproject_id", terms=by_subproject,
+            error=f"date_in_term(the pledge's term; {start}..{end} overall)"),
+    }
+    for name, column in schema.columns.items():
+        if any(check.name in compiled for check in column.checks):
+            checks = [compiled[c.name]() if c.name in compiled else c for c in column.checks]
+            schema = schema.update_column(name, checks=checks)
+    return schema

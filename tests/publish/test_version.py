@@ -21,6 +21,12 @@ SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 MANIFEST = {"run_number": 1, "status": "ok"}
 
 
+def dimension_tables() -> dict[str, pl.DataFrame]:
+    from tests.publish.test_audit import dimension_tables as tables
+
+    return tables()
+
+
 def make_tables(run_number: int = 1) -> dict[str, pl.DataFrame]:
     """Small valid curated tables; `run_number` changes the content of `runs`."""
     tables = {name: pl.DataFrame(schema=schema) for name, schema in CURATED.items()}
@@ -44,10 +50,13 @@ def make_tables(run_number: int = 1) -> dict[str, pl.DataFrame]:
                 "excluded_records": [1, 0],
                 **{c: [0, 0] for c in ("waived_records", "corrected_records", "decision_excluded_records")},
                 "status": ["below_target", "no_target"],
+                "measure_kind": ["count"] * 2, "target_semantics": ["per_period"] * 2,
+                "rate_definition": ["cumulative_over_total"] * 2,
             }
         ),
         CURATED["indicators"],
     )
+    tables |= {name: frame for name, frame in dimension_tables().items() if name != "unassigned_records"}
     tables["runs"] = conform(
         pl.DataFrame(
             {

@@ -310,3 +310,23 @@ def test_a_run_keeps_a_corrected_records_values_as_delivered_for_the_next_pack(t
     assert values["hire_date"].to_list()[:1] == ["2019. 2. 30."]  # as delivered, first: the pack keeps the first
     corrections = pack_corrections(settled)
     assert corrections.select("source_row", "column", "new_value", "outcome").rows() == [(47, "hire_date", "2019. 2. 28.", "applied")]
+
+
+def test_valid_records_no_indicator_counts_get_a_section_of_their_own(tmp_path):
+    """Issue 11: nothing valid vanishes silently; the steward sees the unassigned records and why."""
+    from tests.conftest import REPO
+
+    unassigned = pl.DataFrame({
+        "dataset": ["training_cohorts"], "source_file": ["training_cohorts/2023.csv"], "source_row": [6],
+        "record_id": ["0123456789abcdef"], "pledge_id": ["ydp-2018-15"], "subproject_id": ["midcareer"],
+        "reason": ["no_pledge_indicator"], "message_ko": ["이 세부사업의 공약에는 이 자료를 세는 지표가 없습니다."],
+        "message_en": ["No indicator of this sub-project's pledge reads this dataset."]}, schema=CURATED["unassigned_records"])
+    empty = pl.DataFrame(schema=CURATED["validation_failures"])
+    paths = write_review_pack(tmp_path, empty, {}, load_catalog(REPO / "schemas"), "run-1",
+                              contract=CURATED["validation_failures"], unassigned=unassigned)
+    html = paths["html"].read_text(encoding="utf-8")
+    assert "지표 미배정 기록" in html and "training_cohorts/2023.csv" in html and "no_pledge_indicator" in html
+    summary = openpyxl.load_workbook(paths["xlsx"]).worksheets[0]
+    cells = {str(c.value) for row in summary.iter_rows() for c in row if c.value is not None}
+    assert any("지표 미배정 기록" in c for c in cells) and "training_cohorts/2023.csv" in cells
+

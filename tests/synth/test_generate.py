@@ -69,7 +69,7 @@ def test_generation_never_touches_the_template(tmp_path):
     before = tree_digest(REPO / "raw")
     generate_project(tmp_path / "p", REPO, 500, districts=2, seed=1)
     assert tree_digest(REPO / "raw") == before
-    assert (tmp_path / "p/schemas/catalog.yaml").exists() and (tmp_path / "p/raw/reported/targets.csv").exists()
+    assert (tmp_path / "p/schemas/catalog.yaml").exists() and (tmp_path / "p/raw/reported/d01-2018-15/targets.csv").exists()
     assert json.loads((tmp_path / "p/synth.json").read_text(encoding="utf-8"))["placements"] == 500
 
 
@@ -83,3 +83,23 @@ def test_an_added_delivery_is_one_new_file_and_leaves_the_others_alone(tmp_path)
     assert all(after[k] == v for k, v in before.items())
     catalog = load_catalog(root / "schemas")
     assert read_delivery(path, catalog.descriptors["placements"], "x").rows_read == 250
+
+
+def test_every_district_is_a_government_with_its_own_pledge_sub_projects_term_and_card(synthetic):
+    """The national project: N pledges from configuration, each card in its own register folder; records cite their district's own sub-projects."""
+    from pledgeflow.card.register import load_report
+
+    project = make_project(synthetic)
+    catalog = project.catalog
+    assert [p["pledge_id"] for p in catalog.pledges] == ["d01-2018-15", "d02-2018-15", "d03-2018-15"]
+    assert len({p["district_ko"] for p in catalog.pledges}) == 3
+    assert {p["period_grid"] for p in catalog.pledges} == {"term-2018"}
+    assert all(s["subproject_id"].startswith(p["government_id"] + "_") for p in catalog.pledges for s in p["subprojects"])
+    report = load_report(project)
+    assert sorted(report.targets["pledge_id"].unique()) == ["d01-2018-15", "d02-2018-15", "d03-2018-15"]
+    assert report.targets["indicator_id"].null_count() == report.targets.filter(pl.col("subproject_id") == "total").height
+    cohorts = discover_deliveries(synthetic / "raw", catalog).filter(pl.col("dataset") == "training_cohorts")
+    for row in cohorts.iter_rows(named=True):
+        valid = process_delivery(Path(row["path"]), "training_cohorts", row["source_file"], project).valid
+        district = row["source_file"].split("/")[1][:3]
+        assert valid.height and set(valid["subproject_id"]) <= {f"{district}_corporate_linkage", f"{district}_midcareer"}

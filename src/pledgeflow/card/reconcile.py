@@ -69,7 +69,9 @@ def compare_indicators(indicators: pl.DataFrame, report: Report) -> list[pl.Data
     printed = report.results.filter((pl.col("measure") == "actual") & pl.col("subproject_id").is_not_null())
     cells = printed.filter(pl.col("period") != "total").select(*keys, "period", "subproject_text", "period_text", "source_ref",
                                                                pl.col("actual").cast(pl.Float64).alias("observed"), pl.col("value_text").alias("observed_text"))
-    per_period = indicators.select(*keys, "subproject_name_ko", "period", pl.col("actual").cast(pl.Float64).alias("expected")).join(
+    # a ratio indicator's card prints the ratio (수료율 90), not its numerator
+    value = pl.when(pl.col("measure_kind") == "ratio").then(pl.col("actual_pct")).otherwise(pl.col("actual").cast(pl.Float64))
+    per_period = indicators.select(*keys, "subproject_name_ko", "period", value.alias("expected")).join(
         cells, on=[*keys, "period"], how="full", coalesce=True).with_columns(
         pl.format("indicators/{}/{}", *keys).alias("subject"),
         pl.format("{} / {}", pl.coalesce("subproject_text", "subproject_name_ko"), "period").alias("where"))
@@ -91,7 +93,7 @@ def match_cohorts(cohorts: pl.DataFrame, report: Report, catalog: Catalog) -> pl
     courses = report.activities.filter(pl.col("activity_kind") == "training_course").select(
         "activity_name_ko", normalise_label_expr(pl.col("record_name_ko")).alias("course_key")).unique().sort("activity_name_ko")
     as_of = report.activities["as_of_date"].max()
-    dated = assign_periods(cohorts.filter(pl.col("start_date") <= as_of), "start_date", catalog).with_columns(
+    dated = assign_periods(cohorts.filter(pl.col("start_date") <= pl.lit(as_of, dtype=pl.Date)), "start_date", catalog).with_columns(
         normalise_label_expr(pl.col("course_name_ko")).alias("cohort_key"))
     # The longest matching card name wins, so "…과정" and "…과정 교육" cannot both claim a cohort.
     matched = (dated.join(courses, how="cross").filter(pl.col("cohort_key").str.starts_with(pl.col("course_key")))
@@ -133,7 +135,7 @@ def compare_fairs(fairs: pl.DataFrame, report: Report, catalog: Catalog, contrac
         pick("date", "value_date").alias("fair_date"), pick("date", "value_text").alias("date_text"), pick("date", "source_ref").alias("date_ref"),
         *[pick(m, c).alias(f"{m}_{c}") for m in ("firms", "participants") for c in ("value", "value_text", "source_ref")])
     as_of = report.activities["as_of_date"].max()
-    records = fairs.filter(pl.col("fair_date") <= as_of).select("fair_id", "fair_name_ko", "fair_date", "firm_count", "participant_count")
+    records = fairs.filter(pl.col("fair_date") <= pl.lit(as_of, dtype=pl.Date)).select("fair_id", "fair_name_ko", "fair_date", "firm_count", "participant_count")
     joined = assign_periods(printed.join(records, on="fair_date", how="full", coalesce=True), "fair_date", catalog).with_columns(
         pl.format("fair/{}", pl.coalesce(pl.col("fair_date").cast(pl.String), "date_text", "activity_name_ko")).alias("subject"),
         pl.format("{} / {}", pl.coalesce("activity_name_ko", "fair_name_ko"), pl.coalesce(pl.col("fair_date").cast(pl.String), "date_text")).alias("where"))
@@ -234,10 +236,43 @@ def reconcile_all(indicators: pl.DataFrame, cohorts: pl.DataFrame, fairs: pl.Dat
 
 
 def reconcile_settled(indicators: pl.DataFrame, settled, report: Report, project) -> pl.DataFrame:
-    """A run's `reconciliation` table from its indicators and its settled valid records."""
+    """A run's `reconciliation` table: each card against its own pledge's indicators and records (`pledge_id` says whose).
+
+    Cards never mix: a card's totals (계) and activities meet only the records of its pledge's sub-projects. A pledge
+    without a register still gets its indicator rows (the records have figures the card does not print).
+    """
+    catalog, contract = project.catalog, project.contract("reconciliation")
     events = {d: settled.valid[d].lazy().collect() for d in ("training_cohorts", "job_fairs")}  # small: one row per event
-    contract = project.contract("reconciliation")
-    table = reconcile_all(indicators, events["training_cohorts"], events["job_fairs"], report, project.catalog,
-                          contract, placements=settled.valid["placements"])
+    parts = []
+    for pledge in catalog.pledges:
+        subprojects = [s["subproject_id"] for s in pledge["subprojects"]]
+        card = card_of(report, pledge["pledge_id"])
+        mine = pl.col("subproject_id").is_in(subprojects)
+        # placements are read only for a card that prints hire figures (millions of rows, one card at a time)
+        hires = settled.valid["placements"].lazy().filter(mine) if card.activities.filter(is_hire_figure()).height else None
+        rows = reconcile_all(indicators.filter(pl.col("pledge_id") == pledge["pledge_id"]), events["training_cohorts"].filter(mine),
+                             events["job_fairs"].filter(mine), card, catalog.only(pledge["pledge_id"]), contract, placements=hires)
+        parts.append(rows.with_columns(pl.lit(pledge["pledge_id"]).alias("pledge_id")))
+    parts.append(delivery_totals_of(settled, catalog, contract))
+    return conform(pl.concat(parts, how="diagonal_relaxed"), contract).sort("pledge_id", "check_id")
+
+
+def delivery_totals_of(settled, catalog, contract: dict[str, pl.DataType]) -> pl.DataFrame:
+    """The deliveries' own totals rows checked against their rows, each under the pledge its file's records belong to
+    (the first, when a file serves several; the catalog's first pledge when no row of it is valid)."""
     totals = check_delivery_totals(settled.file_counts, contract)
-    return pl.concat([table, totals]).sort("check_id") if totals.height else table
+    if totals.is_empty():
+        return totals
+    files = pl.concat([frame.lazy().select("source_file", "subproject_id") for frame in settled.valid.values()]).unique()
+    pledges = (files.join(catalog.subprojects_frame.lazy().select("subproject_id", "pledge_id"), on="subproject_id")
+               .group_by("source_file").agg(pl.col("pledge_id").min()).collect())
+    first = min(p["pledge_id"] for p in catalog.pledges)
+    return (totals.with_columns(pl.col("source_ref").str.extract(r"^raw/(.+):\d+$", 1).alias("source_file"))
+            .join(pledges, on="source_file", how="left")
+            .with_columns(pl.col("pledge_id").fill_null(first)).drop("source_file"))
+
+
+def card_of(report: Report, pledge_id: str) -> Report:
+    """One card's share of the register (every register frame carries its pledge_id)."""
+    return Report(**{name: getattr(report, name).filter(pl.col("pledge_id") == pledge_id)
+                     for name in ("tables", "attributes", "targets", "results", "budget", "census", "activities")})

@@ -29,6 +29,7 @@ from pledgeflow.korean import (
     parse_rate_pct,
     rate_is_malformed,
 )
+from pledgeflow.card.labels import TOTAL_LABELS, indicator_of_row, period_key, pledge_periods
 from pledgeflow.errors import DeliveryError, ReportError
 from pledgeflow.ingest.read import decode_text, fields_per_line
 
@@ -43,9 +44,9 @@ HEADERS: dict[str, dict[str, str]] = {
     "index": {"파일": "file", "표": "title_ko", "공약번호": "pledge_no", "출처": "source_document",
               "위치": "source_section", "기준일": "as_of_text", "기준 표기": "as_of_printed"},
     "attributes": {"항목": "attribute_ko", "선택지": "option_ko", "선택": "selected_text"},
-    "targets": {"세부사업": "subproject_text", "단위": "unit_ko", "기간": "period_text", "목표": "target_text"},
-    "results": {"세부사업": "subproject_text", "단위": "unit_ko", "항목": "measure_ko", "기간": "period_text",
-                "값": "value_text"},
+    "targets": {"세부사업": "subproject_text", "지표": "indicator_text", "단위": "unit_ko", "기간": "period_text", "목표": "target_text"},
+    "results": {"세부사업": "subproject_text", "지표": "indicator_text", "단위": "unit_ko", "항목": "measure_ko",
+                "기간": "period_text", "값": "value_text"},
     "budget": {"세부사업": "subproject_text", "재원": "funding_source_text", "기간": "period_text",
                "금액(백만원)": "amount_text", "금액": "amount_text"},
     "census": {"구분": "measure_text", "산업": "industry_ko", "값": "value_text"},
@@ -53,10 +54,8 @@ HEADERS: dict[str, dict[str, str]] = {
                    "항목": "measure_ko", "기간": "period_text", "값": "value_text", "단위": "unit_ko",
                    "기록상 명칭": "record_name_ko", "비고": "note_ko"},
 }
-OPTIONAL_COLUMNS = {"unit_ko", "record_name_ko", "note_ko", "source_section", "as_of_printed"}
+OPTIONAL_COLUMNS = {"indicator_text", "unit_ko", "record_name_ko", "note_ko", "source_section", "as_of_printed"}
 
-# The card's words for "the whole of it": a 계 row is subproject "total", a 계/목표/실적 column period "total".
-TOTAL_LABELS = ("계", "합계", "총계", "목표", "실적")
 SELECTED_MARKS = ("○", "◯", "●", "o", "v", "✓", "✔", "예", "y", "1", "선택")
 UNSELECTED_MARKS = ("×", "x", "아니오", "n", "0")
 FUNDING_SOURCES = {"계": "total", "구비": "district", "시비": "city", "국비": "national"}
@@ -86,20 +85,56 @@ class Report:
 
 
 def load_report(project: Project, reported_dir: Path | None = None) -> Report:
-    """Read, type and validate every register table under `raw/reported/` (or `reported_dir`).
+    """Read, type and validate every card's register under `raw/reported/` (or `reported_dir`).
 
+    A card is a folder holding `_tables.csv`: `reported/` itself (pledge 15's bundled register) and any
+    `reported/<card>/` (one per pledge card; a folder named after a catalog pledge_id belongs to that pledge,
+    otherwise its index's 공약번호 says which). The cards' tables are stacked; every row carries its pledge_id.
     The contracts are `schemas/reported/*.schema.yaml`. Raises ReportError (the run is blocked by its data).
     """
-    catalog = project.catalog
     reported_dir = Path(reported_dir or project.settings.raw_dir / "reported")
-    index = validate_table(type_index(read_register_csv(reported_dir, INDEX_FILE, "index"), catalog), "tables", project)
+    cards = card_folders(reported_dir)
+    if not cards:
+        raise ReportError(f"{reported_dir.name}/{INDEX_FILE}", "보고 대장 파일이 없습니다.", "The register file is missing.")
+    loaded = [load_card(project, folder, reported_dir) for folder in cards]
+    # one validation per table over every card (the contracts' keys start with pledge_id): 25 cards cost one
+    stacked = {name: pl.concat([frames[name] for frames in loaded], how="diagonal_relaxed") for name in ("tables", *TABLES)}
+    return Report(**{name: validate_table(frame, "tables" if name == "tables" else name, project) for name, frame in stacked.items()})
+
+
+def card_folders(reported_dir: Path) -> list[Path]:
+    """`reported/` itself when it holds an index, then every sub-folder that does, sorted."""
+    root = [reported_dir] if (reported_dir / INDEX_FILE).is_file() or not reported_dir.is_dir() else []
+    subfolders = sorted(d for d in reported_dir.iterdir() if d.is_dir() and (d / INDEX_FILE).is_file()) if reported_dir.is_dir() else []
+    return root + subfolders
+
+
+def load_card(project: Project, folder: Path, reported_dir: Path) -> dict[str, pl.DataFrame]:
+    """One card's register, typed (validated with the other cards'): its index and the tables the index lists
+    (a card in its own folder may leave a table out; it is then empty)."""
+    catalog = project.catalog
+    prefix = reported_dir.name if folder == reported_dir else f"{reported_dir.name}/{folder.name}"
+    pledge = folder.name if folder != reported_dir and folder.name in {p["pledge_id"] for p in catalog.pledges} else None
+    index = type_index(read_register_csv(folder, INDEX_FILE, "index", prefix), catalog, pledge)
+    if pledge is not None:
+        index = index.with_columns(pl.lit(pledge).alias("pledge_id"))
     typers = {"attributes": type_attributes, "targets": type_targets, "results": type_results,
               "budget": type_budget, "census": type_census, "activities": type_activities}
+    listed = set(index["file"].to_list())
     frames = {}
     for table in TABLES:
-        raw = attach_index(read_register_csv(reported_dir, f"{table}.csv", table), index, reported_dir)
-        frames[table] = validate_table(typers[table](raw, catalog).sort("source_row"), table, project)
-    return Report(tables=index, **frames)
+        if folder != reported_dir and f"{table}.csv" not in listed:
+            raw = empty_register(table, prefix)  # a card without this table (e.g. no census printed)
+        else:
+            raw = read_register_csv(folder, f"{table}.csv", table, prefix)
+        raw = attach_index(raw, index, folder)
+        frames[table] = typers[table](raw, catalog).sort("source_row")
+    return {"tables": index, **frames}
+
+
+def empty_register(table: str, prefix: str) -> pl.DataFrame:
+    columns = {c: pl.String for c in dict.fromkeys(HEADERS[table].values())}
+    return pl.DataFrame(schema={**columns, "source_row": pl.Int64, "source_file": pl.String, "source_ref": pl.String})
 
 
 def decode_register(data: bytes, source_file: str) -> str:
@@ -123,9 +158,9 @@ def check_ragged(text: str, source_file: str) -> None:
                           f'must be quoted ("1,572"). Save the sheet from Excel as CSV again.')
 
 
-def read_register_csv(reported_dir: Path, file_name: str, table: str) -> pl.DataFrame:
+def read_register_csv(reported_dir: Path, file_name: str, table: str, prefix: str | None = None) -> pl.DataFrame:
     """One register file as text, columns renamed to English, each row tagged with its line number."""
-    source_file = f"{reported_dir.name}/{file_name}"
+    source_file = f"{prefix or reported_dir.name}/{file_name}"
     path = reported_dir / file_name
     if not path.is_file():
         raise ReportError(source_file, "보고 대장 파일이 없습니다.", "The register file is missing.")
@@ -157,20 +192,15 @@ def resolve(expr: pl.Expr, mapping: dict[str, str]) -> pl.Expr:
     return normalise_label_expr(expr).replace_strict(keys, default=None, return_dtype=pl.String)
 
 
-def resolve_period(expr: pl.Expr, catalog: Catalog) -> pl.Expr:
-    """"2018년", "‘18년", "2022.6." -> the catalog period; 계/목표/실적 -> "total"; unknown -> null."""
-    text = normalise_label_expr(expr).str.replace(r"^['‘’`]", "").str.replace(r"년$", "")
-    text = pl.when(text.str.contains(r"^\d{2}$")).then(pl.lit("20") + text).otherwise(text)
-    periods = {p: p for p in catalog.periods_frame["period"]} | {t: "total" for t in TOTAL_LABELS}
-    return resolve(text, periods)
-
-
 def resolve_subproject(expr: pl.Expr, catalog: Catalog) -> pl.Expr:
     return resolve(expr, {t: "total" for t in TOTAL_LABELS} | catalog.subproject_aliases)
 
 
-def type_index(raw: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
-    pledges = pl.DataFrame([{"pledge_no": int(p["pledge_no"]), "pledge_id": p["pledge_id"]} for p in catalog.pledges])
+def type_index(raw: pl.DataFrame, catalog: Catalog, pledge: str | None = None) -> pl.DataFrame:
+    """The card's index; `pledge` (the card's folder names it) decides among pledges sharing a 공약번호 across governments."""
+    pledges = pl.DataFrame([{"pledge_no": int(p["pledge_no"]), "pledge_id": p["pledge_id"]} for p in catalog.pledges
+                            if p.get("pledge_no") is not None and pledge in (None, p["pledge_id"])],
+                           schema={"pledge_no": pl.Int64, "pledge_id": pl.String})
     return (
         raw.with_columns(parse_int(pl.col("pledge_no")).alias("pledge_no"), parse_date(pl.col("as_of_text")).alias("as_of_date"))
         .join(pledges, on="pledge_no", how="left")
@@ -184,6 +214,8 @@ def attach_index(raw: pl.DataFrame, index: pl.DataFrame, reported_dir: Path) -> 
     """Give every row its table's pledge, source document and as-of date from `_tables.csv`."""
     file_name = raw["source_file"][0].split("/")[-1] if raw.height else ""
     entry = index.filter(pl.col("file") == file_name)
+    if not raw.height:
+        entry = index.head(1)  # an empty table still carries its card's pledge
     if raw.height and entry.height != 1:
         raise ReportError(f"{reported_dir.name}/{INDEX_FILE}", f"{file_name} 파일이 색인에 한 번 나와야 합니다.",
                           f"{file_name} must be listed exactly once in the index.")
@@ -201,11 +233,11 @@ def type_attributes(raw: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
 
 def with_labels(raw: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
     """Resolve sub-project and period labels, and the catalog indicator of each sub-project."""
-    indicators = catalog.indicators_frame.select("pledge_id", "subproject_id", "indicator_id")
-    return raw.with_columns(
+    frame = raw.with_columns(
         resolve_subproject(pl.col("subproject_text"), catalog).alias("subproject_id"),
-        resolve_period(pl.col("period_text"), catalog).alias("period"),
-    ).join(indicators, on=["pledge_id", "subproject_id"], how="left")
+        period_key(pl.col("period_text")).alias("__period_key"),
+    ).join(pledge_periods(catalog), on=["pledge_id", "__period_key"], how="left").drop("__period_key")
+    return frame.join(indicator_of_row(frame, catalog), on="source_row", how="left")
 
 
 def type_targets(raw: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:

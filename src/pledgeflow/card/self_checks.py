@@ -116,8 +116,14 @@ def check_budget_arithmetic(report: Report) -> list[pl.DataFrame]:
 
 
 def period_cells(frame: pl.DataFrame, value: str, text: str, table: str) -> pl.DataFrame:
+    """A card table's figures keyed by `sp`: the sub-project, and its indicator when the sub-project has several
+    (a card with a 지표 column sums and rates each indicator on its own)."""
+    sub = pl.coalesce("subproject_id", "subproject_text")
+    several = pl.col("indicator_id").drop_nulls().n_unique().over(sub) > 1 if "indicator_id" in frame.columns else pl.lit(False)
+    key = pl.when(several & pl.col("indicator_id").is_not_null()).then(pl.format("{}/{}", sub, "indicator_id")).otherwise(sub) \
+        if "indicator_id" in frame.columns else sub
     return frame.with_columns(
-        pl.coalesce("subproject_id", "subproject_text").alias("sp"), pl.coalesce("period", "period_text").alias("period"),
+        key.alias("sp"), pl.coalesce("period", "period_text").alias("period"),
         pl.col(value).alias("value"), pl.col(text).alias("text"),
     ).with_columns(pl.format(f"{table}/{{}}", "sp").alias("subject"),
                    pl.format("{} / {}", "subproject_text", "period_text").alias("where"))
@@ -166,6 +172,9 @@ def rate_status() -> pl.Expr:
 def check_report_arithmetic(report: Report, catalog: Catalog, contract: dict[str, pl.DataType]) -> pl.DataFrame:
     """Every printed total against the sum of its printed parts, and every printed rate against 실적 ÷ 목표."""
     targets = period_cells(report.targets, "target", "target_text", "targets")
+    # a cumulative target's periods are running totals: its 계 is the last of them, not their sum
+    cumulative = catalog.indicators_frame.filter(pl.col("target_semantics") == "cumulative").select("pledge_id", "indicator_id").unique()
+    summed = targets.join(cumulative, on=["pledge_id", "indicator_id"], how="anti")
     results = period_cells(report.results.filter(pl.col("measure") == "actual"), "actual", "value_text", "results")
     census = report.census.with_columns(pl.coalesce("measure", "measure_ko").alias("key"), pl.col("value_text").alias("text")).with_columns(
         pl.format("census/{}", "key").alias("subject"), pl.format("{} / {}", "measure_text", "industry_ko").alias("where"))
@@ -175,7 +184,7 @@ def check_report_arithmetic(report: Report, catalog: Catalog, contract: dict[str
         pl.format("{} / {}", "activity_name_ko", "period_text").alias("where"))
     checks = [
         *check_budget_arithmetic(report),
-        compare_sum(targets.filter(pl.col("period") != "total"), targets.filter(pl.col("period") == "total"), ["sp"],
+        compare_sum(summed.filter(pl.col("period") != "total"), summed.filter(pl.col("period") == "total"), ["sp"],
                     "target_periods_sum", "목표 합계 = 기간별 목표 합", "Target total = sum of period targets"),
         compare_sum(results.filter(pl.col("period") != "total"), results.filter(pl.col("period") == "total"), ["sp"],
                     "result_periods_sum", "실적 합계 = 기간별 실적 합", "Result total = sum of period results"),

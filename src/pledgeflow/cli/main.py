@@ -23,6 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from pledgeflow.cli import review
+from pledgeflow.cli.catalog import catalog_app
 from pledgeflow.cli.common import (JsonOption, RootOption, add_columns, cells, check_choice, console, dataset_choices, err_console,
                                    fit_to_output, print_json, project_settings)
 from pledgeflow.cli.review import review_app
@@ -32,6 +33,7 @@ from pledgeflow.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="pledgeflow: track pledge indicators from their records.")
 app.add_typer(review_app, name="review", help="Record a steward's decision: correct, waive or exclude a record.")
+app.add_typer(catalog_app, name="catalog", help="Check the catalog: pledges, indicators, periods (no Prefect, no GX).")
 DATASET_HELP = "Dataset of the project's catalog (bundled: placements | training_cohorts | job_fairs); others are refused with the list"
 
 

@@ -36,7 +36,7 @@ CACHE_FORMAT = 3
 
 # The code a validated result depends on, relative to the package: a change anywhere else (the CLI, the review
 # pack, publish, the flow) leaves every cached result valid.
-RESULT_CODE = ("ingest", "catalog.py", "contracts.py", "errors.py", "korean.py", "privacy.py", "project.py", "storage.py")
+RESULT_CODE = ("ingest", "catalog.py", "catalog_model.py", "contracts.py", "errors.py", "korean.py", "privacy.py", "project.py", "storage.py")
 # What in `schemas/` is applied after this stage, or to other inputs: not part of a delivery's result.
 NOT_RESULT_CONFIG = ("curated", "reported", "report", "decisions.yaml", "decisions.schema.yaml")
 

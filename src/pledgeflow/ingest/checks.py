@@ -18,6 +18,7 @@ from pledgeflow.privacy import contains_personal_number
 
 # 사업자등록번호 check digit: weights for the first nine digits (National Tax Service rule).
 BRN_WEIGHTS = (1, 3, 7, 1, 3, 7, 1, 3, 5)
+CATALOG_MARKERS = ("known_subproject", "in_pledge_term")  # checks whose values come from the catalog
 _registered = False
 _register_lock = threading.Lock()  # deliveries are validated on parallel threads
 
@@ -40,6 +41,22 @@ def _brn_check_digit(data: PolarsData) -> pl.LazyFrame:
 def _date_in_term(data: PolarsData, *, start: str, end: str) -> pl.LazyFrame:
     bounds = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
     return data.lazyframe.select(pl.col(data.key).is_between(*bounds))
+
+
+def _date_in_pledge_term(data: PolarsData, *, start: str, end: str, by: str, terms: dict) -> pl.LazyFrame:
+    # each record against the term of the pledge its sub-project (`by`) belongs to; a record whose
+    # sub-project is unknown (another rule's business) against the span of every term
+    lower = {k: dt.date.fromisoformat(v[0]) for k, v in terms.items()}
+    upper = {k: dt.date.fromisoformat(v[1]) for k, v in terms.items()}
+    lo = pl.col(by).replace_strict(lower, default=dt.date.fromisoformat(start), return_dtype=pl.Date)
+    hi = pl.col(by).replace_strict(upper, default=dt.date.fromisoformat(end), return_dtype=pl.Date)
+    return data.lazyframe.select(pl.col(data.key).is_between(lo, hi))
+
+
+def _catalog_marker(data: PolarsData) -> pl.LazyFrame:
+    # `known_subproject` / `in_pledge_term` in a YAML schema are compiled from the catalog by
+    # `pledgeflow.project.compile_catalog_checks`; a schema used without its catalog must not pass silently
+    raise RuntimeError("schema check needs the catalog: load the schema through Project.raw_schema")
 
 
 def _no_personal_number(data: PolarsData) -> pl.LazyFrame:
@@ -67,9 +84,18 @@ def register_checks() -> None:
 def _register_all() -> None:
     extensions.register_check_method()(_named(_brn_check_digit, "brn_check_digit"))
     extensions.register_check_method(statistics=["start", "end"])(_named(_date_in_term, "date_in_term"))
+    extensions.register_check_method(statistics=["start", "end", "by", "terms"])(_named(_date_in_pledge_term, "date_in_pledge_term"))
+    for marker in CATALOG_MARKERS:
+        extensions.register_check_method()(_named(_catalog_marker_named(marker), marker))
     extensions.register_check_method()(_named(_no_personal_number, "no_personal_number"))
     extensions.register_check_method()(_named(_completed_le_enrolled, "completed_le_enrolled"))
     extensions.register_check_method()(_named(_start_le_end, "start_le_end"))
+
+
+def _catalog_marker_named(name: str):
+    def marker(data: PolarsData) -> pl.LazyFrame:
+        return _catalog_marker(data)
+    return marker
 
 
 def _named(func, name: str):

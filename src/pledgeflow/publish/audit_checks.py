@@ -32,14 +32,20 @@ def derive_indicator_checks(frame: pl.DataFrame, tables: dict[str, pl.DataFrame]
     """Differences that must be 0 (cumulative vs running sum, total target vs period targets, rate vs formula) or ≤ 0."""
     # Published tables are sorted by all columns, not by period: order explicitly before the running sum.
     ordered = frame.sort([*INDICATOR_KEY, "period_order"])
-    expected_rate = (pl.col("cumulative_actual") / pl.col("total_target") * 100).round(1)
+    # the card's own rate definition (catalog): a ratio indicator's value is its percent
+    ratio = pl.col("measure_kind") == "ratio"
+    period_value = pl.when(ratio).then(pl.col("actual_pct")).otherwise(pl.col("actual"))
+    cumulative = pl.when(ratio).then(pl.col("cumulative_pct")).otherwise(pl.col("cumulative_actual"))
+    expected_rate = (pl.when(pl.col("rate_definition") == "period_over_target").then(period_value / pl.col("target"))
+                     .when(pl.col("rate_definition") == "cumulative_over_target").then(cumulative / pl.col("target"))
+                     .otherwise(cumulative / pl.col("total_target")) * 100).round(1)
     cell = ["subproject_id", "indicator_id", "period"]
     return ordered.with_columns(
         (pl.col("cumulative_actual") - pl.col("actual").cum_sum().over(INDICATOR_KEY)).alias("derived_cumulative_minus_running_sum"),
         (pl.col("total_target") - pl.col("target").fill_null(0).sum().over(INDICATOR_KEY)).alias("derived_total_target_minus_period_sum"),
         (pl.col("achievement_rate_pct") - expected_rate).alias("derived_rate_minus_formula"),
         (pl.col("reported_actual") - pl.col("actual")).alias("derived_reported_minus_actual"),
-        (pl.col("period").n_unique().cast(pl.Int64) - pl.len().over(INDICATOR_KEY).cast(pl.Int64)).alias("derived_periods_missing"),
+        (pl.col("period").n_unique().over("pledge_id").cast(pl.Int64) - pl.len().over(INDICATOR_KEY).cast(pl.Int64)).alias("derived_periods_missing"),
         (pl.col("waived_records") + pl.col("corrected_records") - pl.col("actual")).alias("derived_decided_minus_actual"),
     ).join(count_period_checks(tables.get("reconciliation")), on=cell, how="left").with_columns(
         pl.col("derived_reconciliation_rows").fill_null(0)

@@ -12,6 +12,8 @@ from pathlib import Path
 import polars as pl
 
 from pledgeflow.aggregate import build_holdbacks
+from pledgeflow.aggregate.dimensions import build_dimension_tables
+from pledgeflow.aggregate.unassigned import find_unassigned
 from pledgeflow.card import Report, build_budget_table
 from pledgeflow.card.tables import build_card_tables
 from pledgeflow.project import Project
@@ -51,6 +53,8 @@ def compile_tables(run: RunContext, project: Project, settled: Settled, indicato
         "failure_trend": trend,
         "decisions": settled.decisions,
         "runs": history.merge_run(history.read_runs(settings.state_dir, runs), run_row, runs),
+        "unassigned_records": find_unassigned(settled.valid, catalog, project.contract("unassigned_records")),
+        **build_dimension_tables(catalog, project.contracts),  # pledge_indicators, pledge_periods: the catalog as tables
         **build_card_tables(report, catalog, project.contracts),  # pledges, card_attributes, card_activities: the report reads them
     }
 
@@ -70,7 +74,8 @@ def publish_tables(run: RunContext, project: Project, tables: dict[str, pl.DataF
 
         write_review_pack(staging / "review", tables["validation_failures"], pack_values(settled), project.catalog,
                           run.run_id, tables["failure_trend"], contract=project.contract("validation_failures"),
-                          corrections=pack_corrections(settled), unknown_columns=unknown_columns_frame(settled.file_counts))
+                          corrections=pack_corrections(settled), unknown_columns=unknown_columns_frame(settled.file_counts),
+                          unassigned=tables.get("unassigned_records"))
         # the pledge report reads the version's own tables, exactly as a dashboard would
         build_report(staging, staging / "report", status_rule=settings.schemas_dir / "report" / "status_rule.yaml")
 

@@ -74,11 +74,16 @@ def check_event_references(placements: Rows, events: dict[str, Rows], catalog: C
 
 
 def check_mid_career_age(placements: Rows, catalog: Catalog) -> pl.DataFrame:
-    """Placements of a sub-project with an age band must be inside it, as (hire year - birth year)."""
-    banded = [s["subproject_id"] for p in catalog.pledges for s in p["subprojects"] if s.get("age_band")]
-    band = catalog.mid_career_age
+    """Placements of a sub-project with an age band must be inside it, as (hire year - birth year).
+
+    Each sub-project names its band (`age_band: mid_career_age`): a district whose ordinance says 50-64 declares
+    its own band in the catalog and names it."""
+    bands = {s["subproject_id"]: catalog.age_bands.get(s["age_band"], catalog.mid_career_age)
+             for p in catalog.pledges for s in p["subprojects"] if s.get("age_band")}
+    low = pl.col("subproject_id").replace_strict({k: b["min_age"] for k, b in bands.items()}, default=None, return_dtype=pl.Int64)
+    high = pl.col("subproject_id").replace_strict({k: b["max_age"] for k, b in bands.items()}, default=None, return_dtype=pl.Int64)
     age = pl.col("hire_date").dt.year() - pl.col("birth_year")
-    outside = placements.lazy().filter(pl.col("subproject_id").is_in(banded) & ~age.is_between(band["min_age"], band["max_age"]))
+    outside = placements.lazy().filter(pl.col("subproject_id").is_in(list(bands)) & ~age.is_between(low, high))
     return outside.select(
         *ROW_ID, pl.lit("birth_year").alias("column"), pl.lit("outside_mid_career_age").alias("rule"),
         pl.format("{}세 (출생 {}, 채용 {})", age, "birth_year", pl.col("hire_date").dt.year()).alias("value"),

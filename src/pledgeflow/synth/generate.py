@@ -1,9 +1,9 @@
 """Synthetic deliveries at national scale, deterministic by seed, for benchmarks and load tests.
 
 `generate_project` writes a runnable project folder (raw/ deliveries; schemas/, gx/ and the card's
-register raw/reported/ copied from a template project) with N districts' deliveries of the one catalogued pledge: the catalog is kept as it is and every
-district's files sit in their own sub-folder (`raw/placements/d01_종로구/2019_채용실적.csv`), so the
-pipeline runs unchanged and the indicators add every district up. Files look like real ones: XLSX
+a national catalog (`pledgeflow.synth.national`): N governments, each with its own pledge, sub-projects, term and
+card register under raw/reported/<pledge_id>/. Every district's files sit in their own sub-folder
+(`raw/placements/d01_종로구/2019_채용실적.csv`) and cite the district's own sub-projects. Files look like real ones: XLSX
 only for small files, CSV in CP949 (CRLF) or UTF-8 with or without BOM, Korean headers (spelled
 with the descriptors' aliases), Korean dates and thousands separators, optional title lines.
 About `defect_rate` of the rows carry exactly one planted defect each (bad or out-of-term date,
@@ -23,8 +23,10 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import yaml
 
 from pledgeflow.catalog import Catalog, load_catalog
+from pledgeflow.synth import national
 from pledgeflow.synth.render import render, write_csv, write_delivery
 
 DISTRICTS_KO = ("종로구 중구 용산구 성동구 광진구 동대문구 중랑구 성북구 강북구 도봉구 노원구 은평구 서대문구 마포구 "
@@ -73,10 +75,13 @@ def generate_project(target: Path, template: Path, placements: int, *, districts
     Returns the summary also written to `target/synth.json`: parameters, files and rows per dataset.
     """
     target, template = Path(target), Path(template)
-    catalog = load_catalog(template / "schemas")
     prepare_target(target, template)
     plan = plan_districts(placements, districts, seed)
-    written = [path for district in plan for path in write_district(target / "raw", district, catalog, seed, defect_rate)]
+    template_catalog = yaml.safe_load((template / "schemas" / "catalog.yaml").read_text(encoding="utf-8"))
+    national.write_catalog(target / "schemas", template_catalog, plan)
+    catalog = load_catalog(target / "schemas")
+    card = template / "raw" / "reported"
+    written = [path for district in plan for path in write_district(target / "raw", district, catalog, seed, defect_rate, card)]
     summary = {"seed": seed, "placements": placements, "districts": districts, "defect_rate": defect_rate,
                "files": sorted(str(p.relative_to(target)) for p in written),
                "rows": {"placements": placements, "training_cohorts": sum(d.cohorts for d in plan),
@@ -97,21 +102,21 @@ def add_delivery(target: Path, rows: int, *, district: int = 1, name: str = "202
     extra = District(chosen.index, chosen.name_ko, rows)
     cohorts, fairs = make_cohorts(chosen, params["seed"]), make_fairs(chosen, params["seed"])
     rng = np.random.default_rng([params["seed"], chosen.index, 99, rows])
-    frame = make_placements(extra, cohorts, fairs, catalog, rng, params["defect_rate"])
+    frame = national.localise(make_placements(extra, cohorts, fairs, catalog, rng, params["defect_rate"]), chosen.code)
     path = target / "raw" / "placements" / chosen.folder / name
     write_csv(render(frame, "placements", catalog, rng), path, "utf-8", title=None)
     return path
 
 
 def prepare_target(target: Path, template: Path) -> None:
-    """Fresh raw/ (with the card's register only) and the template's configuration (schemas/, gx/ suites)."""
+    """Fresh raw/ and the template's configuration (schemas/, gx/ suites); the catalog and the cards are written after."""
     for folder in ("raw", *CONFIG_FOLDERS, "curated", "state"):
         if (target / folder).exists():
             shutil.rmtree(target / folder)
     for folder in CONFIG_FOLDERS:
         if (template / folder).is_dir():
             shutil.copytree(template / folder, target / folder)
-    shutil.copytree(template / "raw" / "reported", target / "raw" / "reported")
+    (target / "raw" / "reported").mkdir(parents=True)
 
 
 def plan_districts(placements: int, districts: int, seed: int) -> list[District]:
@@ -127,11 +132,14 @@ def name_for(i: int) -> str:
     return base if i < len(DISTRICTS_KO) else f"{base}{i // len(DISTRICTS_KO) + 1}"
 
 
-def write_district(raw: Path, district: District, catalog: Catalog, seed: int, defect_rate: float) -> list[Path]:
+def write_district(raw: Path, district: District, catalog: Catalog, seed: int, defect_rate: float,
+                   card: Path | None = None) -> list[Path]:
     """A district's cohorts, fairs (one file each) and placements (one file per year of hire)."""
     rng = np.random.default_rng([seed, district.index, 3])
     cohorts, fairs = make_cohorts(district, seed), make_fairs(district, seed)
-    placements = make_placements(district, cohorts, fairs, catalog, rng, defect_rate)
+    placements = national.localise(make_placements(district, cohorts, fairs, catalog, rng, defect_rate), district.code)
+    cohorts, fairs = national.localise(cohorts, district.code), national.localise(fairs, district.code)
+    national.write_register(raw / "reported", district, catalog, placements, card)
     paths = [
         write_delivery(raw / "training_cohorts" / district.folder, "교육과정_운영현황",
                        add_event_defects(cohorts, "training_cohorts", rng, defect_rate), "training_cohorts", catalog, rng),

@@ -78,7 +78,8 @@ def placement_cells(frame, catalog, rng, style, defect) -> dict[str, pl.Expr]:
     ).otherwise("employer_brn")
     if hyphen:
         brn = pl.format("{}-{}-{}", brn.str.slice(0, 3), brn.str.slice(3, 2), brn.str.slice(5, 5))
-    midcareer = (pl.col("subproject_id") == "midcareer") | (defect == "outside_age_band")
+    # the district's own mid-career sub-project (`d07_midcareer`); an outside-age defect is written under it
+    midcareer = pl.col("subproject_id").str.ends_with("midcareer") | (defect == "outside_age_band")
     channels = {c["channel_id"]: [c["name_ko"], *c.get("aliases", [])] for c in catalog.channels}
     phone = pl.format("연락처 010-{}-{}", pl.col("_serial").mod(9000) + 1000, pl.col("_employer").mod(9000) + 1000)
     return {
@@ -90,7 +91,7 @@ def placement_cells(frame, catalog, rng, style, defect) -> dict[str, pl.Expr]:
         "hire_date": pl.when(defect == "bad_date").then(pl.lit("2019. 2. 30.")).when(defect == "out_of_term")
         .then(pl.lit("2017. 3. 2.")).otherwise(korean_date("hire_date", style)),
         "subproject_name_ko": pl.when(defect == "unknown_subproject").then(pl.lit("청년 일자리 창출"))
-        .otherwise(spelled(pl.when(midcareer).then(pl.lit("midcareer")).otherwise("subproject_id"), subproject_spellings(catalog), rng, n)),
+        .otherwise(spelled(pl.when(midcareer).then(pl.col("subproject_id").str.replace("corporate_linkage$", "midcareer")).otherwise("subproject_id"), subproject_spellings(catalog), rng, n)),
         "channel_name_ko": pl.when(defect == "event_not_found").then(pl.lit("교육과정"))
         .otherwise(spelled(pl.col("channel_id"), channels, rng, n)),
         "event_id": pl.when(defect == "event_not_found").then(pl.lit("TC-X-00000")).otherwise("event_id"),
