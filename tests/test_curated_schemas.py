@@ -391,7 +391,7 @@ def unassigned_records_schema() -> pa.DataFrameSchema:
         "dataset": text("Dataset of the record (자료)."),
         "source_file": text("Delivery file, relative to raw/ (출처 파일)."),
         "source_row": col(pl.Int64, "Row number as seen when the file is opened in Excel (행 번호).", checks=[pa.Check.ge(1)]),
-        "record_id": text("Stable record id (first 16 hex of the row digest) (기록 ID)."),
+        "record_id": text("Record id (레코드ID): the first 16 hex characters of HMAC-SHA256, keyed with the deployment's pseudonym key, over the record's cells exactly as delivered (in the dataset descriptor's column order). It depends on content only, not on source_file or row number: the same record keeps its id across reruns and re-deliveries. Not reversible and not a person identifier; joins validation_failures and decisions on (dataset, record_id)."),
         "pledge_id": text("Pledge its sub-project belongs to (공약).", nullable=True),
         "subproject_id": text("Sub-project of the record (세부사업)."),
         "reason": text("no_pledge_indicator | subproject_not_counted | filtered_out | outside_periods (사유).",
