@@ -2,7 +2,7 @@
 
 The YAML files are generated from the pandera definitions below (pandera's API + `to_yaml`) so they
 round-trip through `from_yaml`. After changing a definition, regenerate the files with
-`uv run python tests/test_curated_schemas.py` and review the diff: the YAML is what dashboards read.
+`PYTHONPATH=. uv run python tests/test_curated_schemas.py` and review the diff: the YAML is what dashboards read.
 """
 
 from __future__ import annotations
