@@ -11,14 +11,7 @@ from pledgeflow.aggregate import count_indicators
 
 from pledgeflow.card import self_checks as report_checks
 from pledgeflow.contracts import conform
-from pledgeflow.card.reconcile import (
-    check_report_arithmetic,
-    check_report_consistency,
-    check_report_format,
-    reconcile_all,
-    reconcile_records,
-    reconcile_settled,
-)
+from pledgeflow.card.reconcile import reconcile_all, reconcile_records, reconcile_settled
 from tests.conftest import CURATED, copy_project, settle_project
 from tests.card.test_self_checks import row, small_report
 
@@ -220,11 +213,6 @@ def test_reconcile_all_is_deterministic_and_keeps_the_contract(report, catalog):
     assert first["check_id"].is_unique().all() and first["check_id"].to_list() == sorted(first["check_id"].to_list())
     assert set(first["status"]) <= STATUSES and first["message_ko"].null_count() == first["message_en"].null_count() == 0
     assert set(first["kind"]) == {"report_arithmetic", "report_format", "report_consistency", "records_vs_report"}
-
-
-def test_self_checks_are_still_importable_from_reconcile():
-    assert (check_report_arithmetic, check_report_format, check_report_consistency) == (
-        report_checks.check_report_arithmetic, report_checks.check_report_format, report_checks.check_report_consistency)
 
 
 def test_every_rule_says_what_it_measures_and_counts_are_integers(bundled):

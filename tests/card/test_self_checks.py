@@ -9,11 +9,8 @@ import polars as pl
 
 from tests.conftest import CURATED, make_project
 
-from pledgeflow.card.self_checks import (
-    check_report_arithmetic,
-    check_report_consistency,
-    check_report_format,
-)
+from pledgeflow.card.consistency import check_report_consistency
+from pledgeflow.card.self_checks import check_report_arithmetic, check_report_format
 from pledgeflow.card.register import load_report
 
 REPO = Path(__file__).resolve().parents[2]

@@ -15,6 +15,7 @@ import polars as pl
 from pledgeflow.catalog import Catalog, assign_periods, normalise_label_expr
 from pledgeflow.contracts import conform
 from pledgeflow.card.delivery_totals import check_delivery_totals
+from pledgeflow.card.consistency import check_report_consistency
 from pledgeflow.card.self_checks import (
     MATCH,
     MISMATCH,
@@ -22,7 +23,6 @@ from pledgeflow.card.self_checks import (
     OK_EN,
     OK_KO,
     check_report_arithmetic,
-    check_report_consistency,
     check_report_format,
     compare_rates,
     finish,
@@ -31,7 +31,7 @@ from pledgeflow.card.self_checks import (
 )
 from pledgeflow.card.register import Report
 
-__all__ = ["check_report_arithmetic", "check_report_consistency", "check_report_format", "reconcile_all", "reconcile_records"]
+__all__ = ["reconcile_all", "reconcile_records", "reconcile_settled"]
 
 
 def records_status() -> pl.Expr:
