@@ -49,6 +49,7 @@ class Descriptor:
     warning_rules: tuple[str, ...] = ()
     max_quarantined_pct: float | None = None  # past this share of quarantined rows the run fails
     critical_rules: tuple[str, ...] = ()  # any failure of one of these fails the run
+    read_limits: tuple[tuple[str, int], ...] = ()  # `limits:` overrides of ingest.limits.ReadLimits
 
     def column(self, name: str) -> ColumnSpec:
         return next(c for c in self.columns if c.name == name)
@@ -205,6 +206,7 @@ def load_descriptor(path: Path) -> Descriptor:
         warning_rules=tuple(raw.get("warning_rules", [])),
         max_quarantined_pct=raw.get("thresholds", {}).get("max_quarantined_pct"),
         critical_rules=tuple(raw.get("thresholds", {}).get("critical_rules", [])),
+        read_limits=tuple(sorted((str(k), int(v)) for k, v in (raw.get("limits") or {}).items())),
     )
 
 

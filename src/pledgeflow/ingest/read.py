@@ -20,6 +20,9 @@ import polars as pl
 from pledgeflow import storage
 from pledgeflow.catalog import DATASETS, Catalog, Descriptor, normalise_label, normalise_label_expr
 from pledgeflow.errors import DeliveryError
+from pledgeflow.ingest.bounded import read_excel_bounded
+from pledgeflow.ingest.guard import check_cells, sniff_delivery, with_extra_fields
+from pledgeflow.ingest.limits import read_limits
 
 # One row per delivery file; `source_file` is the posix path relative to raw/, as in every later table.
 DELIVERIES_SCHEMA = {
@@ -135,19 +138,21 @@ def decode_text(data: bytes, *, source_file: str = "") -> tuple[str, str]:
 def read_delivery(path: Path | str, descriptor: Descriptor, source_file: str) -> Delivery:
     """Read one delivery as text columns named by the descriptor, tagged with `source_file` and `source_row`.
 
-    `path` is a local path or an fsspec URL (read whole into memory, as a local file is).
+    `path` is a local path or an fsspec URL (read whole into memory, as a local file is). The file is
+    identified by its bytes first and read within the descriptor's read budget (`ingest.limits`).
     """
-    if storage.file_size(path) == 0:
-        raise empty_file_error(source_file)
+    limits = read_limits(descriptor)
     local = not storage.is_remote(path)
-    if PurePosixPath(str(path)).suffix.lower() in EXCEL_SUFFIXES:
+    kind = sniff_delivery(path, source_file, limits)
+    if kind == "xlsx":
         source = Path(path) if local else io.BytesIO(storage.read_bytes(path))
-        grid, encoding = read_excel_grid(source, source_file), "xlsx"
+        grid, encoding = read_excel_bounded(source, source_file, limits), "xlsx"
     else:
         grid, encoding = read_csv_bytes(storage.read_bytes(path), source_file)
     if grid.height == 0 or grid.width == 0:
         raise empty_file_error(source_file)
-    return build_delivery(grid, descriptor, source_file, encoding)
+    check_cells(grid, source_file, limits)
+    return with_extra_fields(build_delivery(grid, descriptor, source_file, encoding), grid)
 
 
 def read_excel_grid(path: Path | io.BytesIO, source_file: str) -> pl.DataFrame:
