@@ -8,6 +8,9 @@ the wrong cell never reaches a failure report, an export or a log.
 
 from __future__ import annotations
 
+import logging
+import re
+
 import polars as pl
 import polars_hash as plh
 
@@ -72,3 +75,28 @@ def mask_personal_numbers(expr: pl.Expr) -> pl.Expr:
 def mask_text(text: str) -> str:
     """The same masking for one string (log lines and error messages, not data)."""
     return pl.select(mask_personal_numbers(pl.lit(text, dtype=pl.String))).item() or ""
+
+
+_DIGITS = re.compile(r"[0-9\uff10-\uff19]{3}")
+
+
+def mask_log_record(record: logging.LogRecord) -> logging.LogRecord:
+    """The record with its message masked (file names, headers and values a log line echoes)."""
+    message = record.getMessage()
+    if _DIGITS.search(message):  # no three digits in a row: nothing to mask, no polars call
+        record.msg, record.args = mask_text(message), None
+    return record
+
+
+def install_log_masking() -> None:
+    """Mask every log record of this process when it is made: Prefect's handlers (console, API database,
+    artifacts' logs) and ours only ever see masked lines. Installing twice is harmless."""
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "masks_personal_numbers", False):
+        return
+
+    def masked_factory(*args, **kwargs):
+        return mask_log_record(factory(*args, **kwargs))
+
+    masked_factory.masks_personal_numbers = True
+    logging.setLogRecordFactory(masked_factory)

@@ -1,5 +1,5 @@
 """The `pledgeflow` command line: `main` (run, validate, failures, …) and `review` (steward decisions)."""
 
-from pledgeflow.cli.main import app
+from pledgeflow.cli.main import app, main
 
-__all__ = ["app"]
+__all__ = ["app", "main"]

@@ -1,4 +1,4 @@
-"""The reading stage: find delivery files under `raw/` and read each one into an all-text frame.
+"""The reading stage: read each delivery file (found by `ingest.discover`) into an all-text frame.
 
 A delivery is read exactly as a steward would see it in Excel: every cell as text, the header found
 among the first rows (real deliveries carry a title line and a blank line above it), and every data
@@ -9,29 +9,26 @@ Problems with a whole file raise `DeliveryError` with a Korean and an English me
 
 from __future__ import annotations
 
-import fnmatch
-import hashlib
 import io
 from dataclasses import dataclass
-from pathlib import Path, PurePath, PurePosixPath
+from pathlib import Path
 
 import polars as pl
 
 from pledgeflow import storage
-from pledgeflow.catalog import DATASETS, Catalog, Descriptor, normalise_label, normalise_label_expr
+from pledgeflow.catalog import Descriptor, normalise_label, normalise_label_expr
 from pledgeflow.errors import DeliveryError
 from pledgeflow.ingest.bounded import read_excel_bounded
+from pledgeflow.ingest.discover import (  # noqa: F401  (discovery lived here: its names stay importable)
+    DELIVERIES_SCHEMA,
+    discover_deliveries,
+    is_clutter,
+    is_delivery,
+    list_delivery_files,
+)
 from pledgeflow.ingest.guard import check_cells, sniff_delivery, with_extra_fields
 from pledgeflow.ingest.limits import read_limits
 
-# One row per delivery file; `source_file` is the posix path relative to raw/, as in every later table.
-DELIVERIES_SCHEMA = {
-    "dataset": pl.String,
-    "source_file": pl.String,
-    "path": pl.String,
-    "size_bytes": pl.Int64,
-    "sha256": pl.String,
-}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 # Real deliveries put a title line and a blank line above the header; 10 rows leaves room for more.
 HEADER_SEARCH_ROWS = 10
@@ -49,68 +46,6 @@ class Delivery:
     rows_read: int
     blank_rows: int
     unmapped_headers: tuple[str, ...]
-
-
-def discover_deliveries(raw_dir: Path | str, catalog: Catalog) -> pl.DataFrame:
-    """One row per delivery file under each dataset's folder, with its size and content hash.
-
-    `raw_dir` may be an fsspec URL (`s3://bucket/raw`): `path` is then the file's URL.
-    """
-    describe = describe_remote if storage.is_remote(raw_dir) else describe_local
-    rows = [
-        row
-        for dataset in DATASETS
-        if dataset in catalog.descriptors
-        for row in describe(raw_dir, dataset, catalog.descriptors[dataset])
-    ]
-    return pl.DataFrame(rows, schema=DELIVERIES_SCHEMA, orient="row").sort(
-        pl.col("dataset").replace_strict({d: i for i, d in enumerate(DATASETS)}, return_dtype=pl.Int32),
-        "source_file",
-    )
-
-
-def describe_local(raw_dir: Path | str, dataset: str, descriptor: Descriptor) -> list[tuple]:
-    raw_dir = Path(raw_dir)
-    return [describe_file(raw_dir, dataset, path) for path in list_delivery_files(raw_dir / descriptor.folder, descriptor)]
-
-
-def describe_remote(raw_dir: str, dataset: str, descriptor: Descriptor) -> list[tuple]:
-    """The same rows for an fsspec location: source_file is relative to raw_dir, path is the file's URL."""
-    folder = storage.join(raw_dir, descriptor.folder)
-    return [
-        (dataset, f"{descriptor.folder}/{relative}", url, storage.file_size(url), storage.sha256(url))
-        for url, relative in storage.list_files(folder)
-        if is_delivery(PurePosixPath(relative), descriptor)
-    ]
-
-
-def is_delivery(relative: PurePath, descriptor: Descriptor) -> bool:
-    patterns = [p.lower() for p in descriptor.file_patterns]
-    return not is_clutter(relative) and any(fnmatch.fnmatchcase(relative.name.lower(), p) for p in patterns)
-
-
-def list_delivery_files(folder: Path, descriptor: Descriptor) -> list[Path]:
-    """Files under `folder` matching the descriptor's patterns (case-insensitively), minus clutter."""
-    if not folder.is_dir():
-        return []
-    return sorted(path for path in folder.rglob("*") if path.is_file() and is_delivery(path.relative_to(folder), descriptor))
-
-
-def is_clutter(relative: PurePath) -> bool:
-    """Hidden files and folders, READMEs and Excel's `~$` lock files are not deliveries."""
-    name = relative.name
-    hidden = any(part.startswith(".") for part in relative.parts)
-    return hidden or name.lower().startswith("readme") or name.startswith("~$")
-
-
-def describe_file(raw_dir: Path, dataset: str, path: Path) -> tuple:
-    return (dataset, path.relative_to(raw_dir).as_posix(), str(path), path.stat().st_size, hash_file(path))
-
-
-def hash_file(path: Path) -> str:
-    """SHA-256 of the file's bytes, streamed so multi-GB deliveries do not fill memory."""
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def detect_encoding(data: bytes, *, source_file: str = "") -> str:

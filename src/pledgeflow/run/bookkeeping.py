@@ -73,9 +73,20 @@ def collect_warnings(file_counts: pl.DataFrame, failures: pl.DataFrame, reconcil
     return warnings
 
 
+def skipped_files(project: Project) -> pl.DataFrame:
+    """Files under the dataset folders that were not read, with the reason (ingest.discover_skipped)."""
+    from pledgeflow.ingest.discover import discover_skipped
+
+    return discover_skipped(project.settings.raw_dir, project.catalog)
+
+
 def run_warnings(settled: Settled, reconciliation: pl.DataFrame, project: Project) -> list[str]:
-    """Every warning of a run that publishes: data warnings, datasets with no delivery, stale decisions."""
+    """Every warning of a run that publishes: data warnings, skipped files, datasets with no delivery, stale decisions."""
     warnings = collect_warnings(settled.file_counts, settled.failures, reconciliation)
+    skipped = skipped_files(project).filter(pl.col("reason") != "readme")  # a README is expected, not news
+    if skipped.height:
+        reasons = skipped.group_by("reason").len().sort("reason").select(pl.format("{} {}", "len", "reason").str.join(", ")).item()
+        warnings.append(f"{skipped.height} file(s) skipped ({reasons})")
     delivered = set(settled.file_counts["dataset"])
     warnings += [f"no delivery file for {d} under raw/{descriptor.folder}/"
                  for d, descriptor in project.catalog.descriptors.items() if d not in delivered]
@@ -95,12 +106,14 @@ def record_unpublished(run: RunContext, project: Project, error: BaseException, 
                                                     "message": message, "version": None}, project.contract("runs"))
 
 
-def make_manifest(run: RunContext, deliveries: pl.DataFrame, settled: Settled, status: str, reused: list[str]) -> dict:
-    """The run manifest: inputs with hashes, per-file counts (conservation checked), reused files."""
+def make_manifest(run: RunContext, deliveries: pl.DataFrame, settled: Settled, status: str, reused: list[str],
+                  skipped: pl.DataFrame | None = None) -> dict:
+    """The run manifest: inputs with hashes, per-file counts (conservation checked), reused files, skipped files."""
+    listed = [] if skipped is None else skipped.select("dataset", "source_file", "reason", "message_en").to_dicts()
     return build_manifest(
         run.run_number, run.run_id, run.started_at, now_utc(), deliveries,
         settled.file_counts, outputs={}, status=status,
-        extra={"version": run.version, "reused_files": reused},
+        extra={"version": run.version, "reused_files": reused, "skipped_files": listed},
     )
 
 
@@ -122,6 +135,7 @@ def summarise_run(run: RunContext, project: Project, settled: Settled, tables: d
         "files": settled.file_counts.height,
         "files_reused": this_run["files_reused"],
         "unreadable_files": settled.file_counts.filter(pl.col("file_error").is_not_null()).height,
+        "skipped_files": [f"{r['source_file']}: {r['reason']}" for r in skipped_files(project).iter_rows(named=True)],
         **counts.row(0, named=True),
         "decisions_applied": settled.decisions.filter(pl.col("outcome") == "applied").height,
         "decisions_stale": settled.decisions.filter(pl.col("outcome").str.starts_with("stale")).height,
