@@ -81,7 +81,9 @@ def publish_version(
         staging = curated_dir / ".staging" / version
         files = stage_version(staging, version, tables, manifest, schemas_dir, audit, extras,
                               reject=lambda: reject_version(curated_dir, staging, version))
+        crash_point("audited")
         promote_version(curated_dir, staging, final)
+        crash_point("switched")
         prune_versions(curated_dir, keep_versions)
     return PublishResult(version=version, path=final, files=files)
 
@@ -96,6 +98,7 @@ def stage_version(
     review pack's polars and zlib work leaves the GIL to the audit); the version is complete only when both are.
     """
     files = build_version(staging, tables, manifest | {"version": version})
+    crash_point("staged")
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish-extras") as pool:
         companions = pool.submit(extras, staging) if extras is not None else None
         try:
@@ -118,6 +121,33 @@ def check_names(version: str, tables: dict[str, pl.DataFrame]) -> None:
     bad = sorted(name for name in tables if not _TABLE.match(name))
     if bad:
         raise PublishError(f"invalid table name(s): {', '.join(bad)}")
+
+
+def crash_point(step: str) -> None:
+    """Test-only fault injection: die here, as a kill would, when PLEDGEFLOW_CRASH_AT names this step.
+
+    Steps, in order: staged, audited, promoted, switched (publish_version), published, recorded
+    (run.tables.publish_tables). The adversarial suite kills a run at each and proves the next recovers.
+    """
+    if os.environ.get("PLEDGEFLOW_CRASH_AT") == step:
+        os._exit(137)
+
+
+def clear_staging(curated_dir: Path | str) -> None:
+    """Remove builds a crashed run left in .staging/, under the publish lock (a run calls this at start)."""
+    if storage.is_remote(curated_dir) or not Path(curated_dir).is_dir():
+        return
+    with FileLock(Path(curated_dir) / ".publish.lock"):
+        shutil.rmtree(Path(curated_dir) / ".staging", ignore_errors=True)
+
+
+def version_numbers(curated_dir: Path | str) -> list[int]:
+    """Run numbers of every version on disk: published, rejected, or left in staging by a crash."""
+    if storage.is_remote(curated_dir):
+        return []
+    found = [path.name for sub in ("versions", ".rejected", ".staging")
+             if (Path(curated_dir) / sub).is_dir() for path in (Path(curated_dir) / sub).iterdir()]
+    return [int(m.group(1)) for m in (re.fullmatch(r"v(\d+)", name) for name in found) if m]
 
 
 def recover_staging(curated_dir: Path) -> None:
@@ -244,6 +274,7 @@ def promote_version(curated_dir: Path, staging: Path, final: Path) -> None:
     final.parent.mkdir(parents=True, exist_ok=True)
     _fsync_tree(staging)
     os.rename(staging, final)
+    crash_point("promoted")
     link = curated_dir / "current"
     temporary = curated_dir / f".current.{os.getpid()}.tmp"
     temporary.unlink(missing_ok=True)

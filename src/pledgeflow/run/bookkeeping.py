@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 
 import polars as pl
 
+from pledgeflow import storage
 from pledgeflow.clock import now_utc, seoul_date
 from pledgeflow.errors import NotPublished
 from pledgeflow.privacy import mask_text
@@ -42,8 +44,15 @@ class RunContext:
 
 
 def start_run(project: Project) -> RunContext:
-    """The next run: numbered past every run in the history."""
-    return RunContext(history.next_run_number(project.settings.state_dir), now_utc())
+    """The next run: the state a crashed run left is healed first (staging cleared, history repaired from the
+    current version), then the run is numbered past every run and version on disk."""
+    from pledgeflow.publish.version import clear_staging
+
+    settings = project.settings
+    clear_staging(settings.curated_dir)
+    if not storage.is_remote(settings.curated_dir):
+        history.repair_history(settings.state_dir, Path(settings.curated_dir), project.contract("runs"))
+    return RunContext(history.next_run_number(settings.state_dir, settings.curated_dir), now_utc())
 
 
 def run_metadata(run: RunContext, step_seconds: dict[str, float]) -> dict:

@@ -76,9 +76,9 @@ def reuse_unchanged(deliveries, project, context):
 
 
 @io_step(task_run_name="ingest {name}")
-def ingest_batch(name, deliveries, project, context):
+def ingest_batch(name, deliveries, project, context, full=False):
     """One batch's deliveries (a district's files); each file is read, validated and cached on its own."""
-    ingested = [ingest.ingest_cached(delivery, project, context) for delivery in deliveries]
+    ingested = [ingest.ingest_cached(delivery, project, context, refresh=full) for delivery in deliveries]
     logger = get_run_logger()
     for result, _ in ingested:
         counts = result.counts
@@ -202,7 +202,7 @@ def run_once(project: Project, full: bool) -> dict:
             unchanged = {} if full else reuse_unchanged(deliveries, project, context)
             batches = batch_deliveries([d for d in deliveries.to_dicts() if d["source_file"] not in unchanged])
             futures = ingest_batch.map(list(batches), list(batches.values()), project=unmapped(project),
-                                       context=unmapped(context))
+                                       context=unmapped(context), full=unmapped(full))
             wait(futures)
             ingested = [*unchanged.values(), *(pair for f in futures for pair in f.result())]  # raises if a task failed
         with clock.step("settle"):
