@@ -164,7 +164,7 @@ def delivery_cases() -> list[Case]:
         file_case("text_named_xlsx", "bounded", f"{P}/텍스트.xlsx", csv_bytes(rows), rule="file_unreadable",
                   message="plain text"),
         file_case("xlsx_named_csv", "bounded", f"{P}/엑셀.csv", lambda: xlsx_bytes(rows), rule="file_unreadable",
-                  message="rename it to .xlsx"),
+                  message="Rename it to .xlsx"),
         file_case("empty_csv", "bounded", f"{P}/빈.csv", b"", rule="file_unreadable", message="empty"),
         file_case("empty_xlsx", "bounded", f"{P}/빈.xlsx", b"", rule="file_unreadable", message="empty"),
         file_case("whitespace_csv", "bounded", f"{P}/공백.csv", b"\r\n   \r\n\t\r\n", rule="file_unreadable"),
