@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from pledgeflow import storage
+from pledgeflow.contracts import ROW
 from pledgeflow.ingest.limits import ReadLimits
 from pledgeflow.ingest.sniff import refused, sniff_kind
+from pledgeflow.privacy import mask_personal_numbers
 
 if TYPE_CHECKING:
     from pledgeflow.ingest.read import Delivery
@@ -74,3 +76,22 @@ def with_extra_fields(delivery: Delivery, grid: pl.DataFrame) -> Delivery:
     else:
         frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(EXTRA_FIELDS))
     return replace(delivery, frame=frame)
+
+
+def extra_field_failures(raw: pl.DataFrame) -> pl.DataFrame:
+    """A row with cells right of the header's last column (`extra_fields`, see ingest.guard) fails `too_many_fields`."""
+    schema = {ROW: pl.UInt32, "column": pl.String, "rule": pl.String}
+    if EXTRA_FIELDS not in raw.columns:
+        return pl.DataFrame(schema=schema)
+    return raw.filter(pl.col(EXTRA_FIELDS).is_not_null()).select(
+        pl.col(ROW), pl.lit(None, dtype=pl.String).alias("column"), pl.lit("too_many_fields").alias("rule")).cast(schema)
+
+
+def echo_extra_fields(failures: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
+    """The extra text is never cut silently: a `too_many_fields` failure echoes it (masked) as its value."""
+    if EXTRA_FIELDS not in raw.columns or not failures.height:
+        return failures
+    extra = raw.select(ROW, mask_personal_numbers(pl.col(EXTRA_FIELDS)).alias("extra"))
+    return (failures.join(extra, on=ROW, how="left", maintain_order="left")
+            .with_columns(pl.when(pl.col("rule") == "too_many_fields").then("extra").otherwise("value").alias("value"))
+            .drop("extra"))

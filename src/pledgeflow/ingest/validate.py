@@ -19,7 +19,7 @@ import polars as pl
 from pledgeflow import korean
 from pledgeflow.catalog import ID_COLUMNS, Catalog, Descriptor, normalise_label_expr, pseudonym_column
 from pledgeflow.contracts import FAILURE_SCHEMA, ROW, record_id, record_key
-from pledgeflow.ingest.guard import EXTRA_FIELDS
+from pledgeflow.ingest.guard import echo_extra_fields, extra_field_failures
 from pledgeflow.privacy import contains_personal_number, keyed_digest, mask_personal_numbers, pseudonymise
 
 if TYPE_CHECKING:
@@ -271,25 +271,6 @@ def validate_frame(raw: pl.DataFrame, descriptor: Descriptor, project: Project) 
     valid, quarantined = (mask_text_columns(rows, descriptor) for rows in split_quarantine(typed, failures))
     delivered = delivered_view(raw.join(quarantined.select(ROW), on=ROW, how="semi"), typed, descriptor)
     return ValidatedFrame(valid=valid, quarantined=quarantined, failures=failures, delivered=delivered)
-
-
-def extra_field_failures(raw: pl.DataFrame) -> pl.DataFrame:
-    """A row with cells right of the header's last column (`extra_fields`, see ingest.guard) fails `too_many_fields`."""
-    schema = {ROW: pl.UInt32, "column": pl.String, "rule": pl.String}
-    if EXTRA_FIELDS not in raw.columns:
-        return pl.DataFrame(schema=schema)
-    return raw.filter(pl.col(EXTRA_FIELDS).is_not_null()).select(
-        pl.col(ROW), pl.lit(None, dtype=pl.String).alias("column"), pl.lit("too_many_fields").alias("rule")).cast(schema)
-
-
-def echo_extra_fields(failures: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
-    """The extra text is never cut silently: a `too_many_fields` failure echoes it (masked) as its value."""
-    if EXTRA_FIELDS not in raw.columns or not failures.height:
-        return failures
-    extra = raw.select(ROW, mask_personal_numbers(pl.col(EXTRA_FIELDS)).alias("extra"))
-    return (failures.join(extra, on=ROW, how="left", maintain_order="left")
-            .with_columns(pl.when(pl.col("rule") == "too_many_fields").then("extra").otherwise("value").alias("value"))
-            .drop("extra"))
 
 
 def mask_text_columns(typed: pl.DataFrame, descriptor: Descriptor) -> pl.DataFrame:

@@ -46,7 +46,7 @@ class RunContext:
 def start_run(project: Project) -> RunContext:
     """The next run: the state a crashed run left is healed first (staging cleared, history repaired from the
     current version), then the run is numbered past every run and version on disk."""
-    from pledgeflow.publish.version import clear_staging
+    from pledgeflow.publish.recovery import clear_staging
 
     settings = project.settings
     clear_staging(settings.curated_dir)

@@ -67,7 +67,7 @@ def next_run_number(state_dir: Path, curated_dir: Path | None = None) -> int:
     recording it in the history can never make a later run reuse its number."""
     numbers = [0, *recorded_numbers(state_dir), *manifest_numbers(state_dir)]
     if curated_dir is not None:
-        from pledgeflow.publish.version import version_numbers
+        from pledgeflow.publish.recovery import version_numbers
 
         numbers += version_numbers(curated_dir)
     return max(numbers) + 1

@@ -16,7 +16,7 @@ from pledgeflow.card import Report, build_budget_table
 from pledgeflow.card.tables import build_card_tables
 from pledgeflow.project import Project
 from pledgeflow.publish import PublishResult, publish_version, read_current, write_manifest
-from pledgeflow.publish.version import crash_point
+from pledgeflow.publish.recovery import crash_point
 from pledgeflow.run import history
 from pledgeflow.run.bookkeeping import RunContext, run_metadata, run_status, run_warnings
 from pledgeflow.settle import Settled
