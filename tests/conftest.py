@@ -153,5 +153,6 @@ def publish_project(root: Path, key: str | None = None) -> Path:
     reconciliation = reconcile_settled(indicators, settled, report, project)
     tables = compile_tables(run, project, settled, indicators, reconciliation, report, {}, 0)
     deliveries = ingest.discover_deliveries(project.settings.raw_dir, project.catalog)
-    publish_tables(run, project, tables, make_manifest(run, deliveries, settled, "published", []), settled)
+    skipped = ingest.discover_skipped(project.settings.raw_dir, project.catalog)
+    publish_tables(run, project, tables, make_manifest(run, deliveries, settled, "published", [], skipped), settled)
     return project.settings.curated_dir / "current"

@@ -104,3 +104,31 @@ def test_mask_text_masks_one_string():
     assert mask_text(line) == f"placements/2020.csv: 비고 '주민 {RESIDENT_MASK}, {PHONE_MASK}'"
     assert mask_text("no numbers here") == "no numbers here"
     assert mask_text("") == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        # full-width digits and hyphen (Excel and Korean IMEs type them): detected after NFKC
+        ("850115－2345678", RESIDENT_MASK),
+        ("８５０１１５－２３４５６７８", RESIDENT_MASK),
+        ("０１０－１２３４－５６７８", PHONE_MASK),
+        # glued to an underscore, as in a delivery's file name: "_" is a word character for ASCII \b
+        ("홍길동_850115-2345678.csv", f"홍길동_{RESIDENT_MASK}.csv"),
+        ("placements/홍길동_01012345678_2020.csv", f"placements/홍길동_{PHONE_MASK}_2020.csv"),
+        # the minus sign and a Unicode hyphen as separators
+        ("850115\u22122345678", RESIDENT_MASK),
+        ("850115\u20102345678", RESIDENT_MASK),
+        # two numbers sharing one separator character
+        ("800101-1234567,800101-2234567", f"{RESIDENT_MASK},{RESIDENT_MASK}"),
+        ("+82 10-1234-5678", PHONE_MASK),
+    ],
+)
+def test_full_width_and_underscore_glued_numbers_are_masked(text, masked):
+    assert apply(mask_personal_numbers, [text]) == [masked]
+    assert apply(contains_personal_number, [text]) == [True]
+    assert mask_text(text) == masked
+
+
+def test_text_without_numbers_keeps_its_full_width_characters():
+    assert apply(mask_personal_numbers, ["（주）한국　１２３"]) == ["（주）한국　１２３"]

@@ -55,6 +55,7 @@ class Descriptor:
     sheet: str | None = None  # the workbook sheet to read (a name or glob); None: every sheet with a header row
     profiles: tuple[dict, ...] = ()  # known source formats (e.g. the HRD-Net export): see ingest/profiles.py
     cancelled_when_zero: str | None = None  # a count column whose 0 marks a cancelled event (valid, counted nowhere)
+    read_limits: tuple[tuple[str, int], ...] = ()  # `limits:` overrides of ingest.limits.ReadLimits
 
     def column(self, name: str) -> ColumnSpec:
         return next(c for c in self.columns if c.name == name)
@@ -274,6 +275,7 @@ def load_descriptor(path: Path) -> Descriptor:
         sheet=raw.get("sheet"),
         profiles=tuple(raw.get("profiles", [])),
         cancelled_when_zero=raw.get("cancelled_when_zero"),
+        read_limits=tuple(sorted((str(k), int(v)) for k, v in (raw.get("limits") or {}).items())),
     )
 
 

@@ -125,7 +125,7 @@ def test_read_csv_in_each_encoding(tmp_path, encoding, expected):
 def test_read_csv_frame_is_all_text_in_descriptor_order(tmp_path):
     path = write_csv(tmp_path / "f.csv", [",".join(HEADER), "JF-1,A,2019-05-15,12,"])
     frame = read_delivery(path, DESCRIPTOR, "job_fairs/f.csv").frame
-    assert frame.columns == [c.name for c in DESCRIPTOR.columns] + ["source_file", "source_row"]
+    assert frame.columns == [c.name for c in DESCRIPTOR.columns] + ["source_file", "source_row", "extra_fields"]
     assert all(dtype == pl.String for name, dtype in frame.schema.items() if name != "source_row")
     assert frame.schema["source_row"] == pl.Int64
     assert frame["source_file"].to_list() == ["job_fairs/f.csv"]

@@ -6,7 +6,7 @@ import polars as pl
 
 from pledgeflow.contracts import conform
 from tests.conftest import CURATED
-from pledgeflow.run.artifacts import (failures_by_rule, reconciliation_markdown, review_markdown, skipped_files,
+from pledgeflow.run.artifacts import (failures_by_rule, reconciliation_markdown, review_markdown,
                                       summary_markdown, version_links)
 
 
@@ -62,25 +62,6 @@ def test_review_summary_counts_records_per_dataset_and_state():
     assert text.startswith("# Review pack: 3 records to review, 2 new")
     assert "| job_fairs | 1 | 0 |" in text and "| placements | 1 | 1 |" in text
     assert "No record failed" in review_markdown({"version": "v1"}, failures.clear())
-
-
-def test_files_no_pattern_matches_are_reported_as_skipped(tmp_path, catalog):
-    descriptor = catalog.descriptors["placements"]
-    folder = tmp_path / descriptor.folder
-    folder.mkdir(parents=True)
-    for name in ("2020_채용실적.xlsx", "메모.hwp", "README.txt", "~$2020_채용실적.xlsx"):
-        (folder / name).write_bytes(b"x")
-    assert skipped_files(tmp_path, catalog) == [(f"{descriptor.folder}/메모.hwp", "placements")]
-
-
-class Lines:
-    """A logger that keeps (level, sentence) pairs."""
-
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, str]] = []
-
-    def __getattr__(self, level):
-        return lambda message, *args: self.lines.append((level, message % args))
 
 
 def test_a_run_with_warnings_has_its_own_state_name_and_says_why():

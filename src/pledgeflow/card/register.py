@@ -32,6 +32,7 @@ from pledgeflow.korean import (
 from pledgeflow.card.labels import TOTAL_LABELS, indicator_of_row, period_key, pledge_periods
 from pledgeflow.errors import DeliveryError, ReportError
 from pledgeflow.ingest.read import decode_text, fields_per_line
+from pledgeflow.card.register_contract import validate_table
 
 if TYPE_CHECKING:
     from pledgeflow.project import Project
@@ -298,19 +299,3 @@ def type_activities(raw: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
         pl.when(is_date).then(date_is_invalid(date_text)).when(is_text).then(False)
         .otherwise(number_is_malformed(pl.col("value_text"))).alias("malformed"),
     )
-
-
-def validate_table(frame: pl.DataFrame, table: str, project: Project) -> pl.DataFrame:
-    """Validate against `schemas/reported/<table>.schema.yaml`; column order follows the schema."""
-    import pandera.errors
-
-    schema = project.register_schema(table)
-    ordered = frame.select([c for c in schema.columns if c in frame.columns])
-    try:
-        return schema.validate(ordered, lazy=True)
-    except pandera.errors.SchemaErrors as exc:
-        cases = exc.failure_cases.head(10).select(
-            pl.format("{}/{}: {} (frame row {})", "column", "check", pl.col("failure_case").cast(pl.String).str.slice(0, 120), "index"))
-        detail = cases.to_series().str.join("; ").item()
-        raise ReportError(f"reported/{table}", f"보고 대장 표가 계약에 맞지 않습니다: {detail}",
-                          f"The register table breaks its contract: {detail}") from exc

@@ -149,12 +149,14 @@ def validate(
     """Check one delivery against its schema, without running the pipeline."""
     from pledgeflow.ingest import process_delivery
     from pledgeflow.ingest.shape_report import WARNING, shape_lines
+    from pledgeflow.privacy import mask_text
     from pledgeflow.project import Project
 
     settings = project_settings(root)
     check_choice(dataset, dataset_choices(settings), "--dataset")
+    name = mask_text(path.name)  # file names are echoed masked, like every other text
     if not path.is_file():
-        console.print(f"[red]No such file: {path}[/] (give one delivery file, e.g. raw/placements/2019_채용실적.csv)")
+        console.print(f"[red]No such file: {escape(mask_text(str(path)))}[/] (give one delivery file, e.g. raw/placements/2019_채용실적.csv)")
         raise typer.Exit(2)
     project = Project.load(settings)
     catalog = project.catalog
@@ -162,9 +164,9 @@ def validate(
     if dataset not in catalog.descriptors:
         console.print(f"[red]Unknown dataset {dataset!r}[/]: pass --dataset {' | '.join(catalog.descriptors)}")
         raise typer.Exit(2)
-    result = process_delivery(path, dataset, path.name, project)
+    result = process_delivery(path, dataset, name, project)
     console.print(
-        f"{path.name}: read {result.rows_read}, valid {result.counts['rows_valid']}, quarantined {result.quarantined.height}"
+        f"{escape(name)}: read {result.rows_read}, valid {result.counts['rows_valid']}, quarantined {result.quarantined.height}"
         + (f" (encoding {result.encoding}, header row {result.header_row})" if result.encoding else "")
     )
     if result.file_error:
@@ -173,7 +175,7 @@ def validate(
         console.print(("[yellow]" if level == WARNING else "") + escape(said) + ("[/]" if level == WARNING else ""), soft_wrap=True)
     console.print("[dim]Cross-file checks (duplicates, cited cohorts/fairs, age band) run in `pledgeflow run`.[/]")
     if result.failures.height:
-        print_failures(result.failures, f"Failures in {path.name}")
+        print_failures(result.failures, f"Failures in {name}")
         raise typer.Exit(1)
     console.print("[green]No failures.[/]")
 

@@ -5,7 +5,8 @@ One delivery file is the unit of work: every row ends valid or quarantined, with
 
 from pledgeflow.ingest.cache import ingest_cached, load_unchanged
 from pledgeflow.ingest.deliver import DeliveryResult, combine_results, process_delivery
-from pledgeflow.ingest.read import discover_deliveries, read_delivery
+from pledgeflow.ingest.discover import discover_deliveries, discover_skipped
+from pledgeflow.ingest.read import read_delivery
 
-__all__ = ["DeliveryResult", "combine_results", "discover_deliveries", "ingest_cached", "load_unchanged",
+__all__ = ["DeliveryResult", "combine_results", "discover_deliveries", "discover_skipped", "ingest_cached", "load_unchanged",
            "process_delivery", "read_delivery"]

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from pledgeflow.project import Project
 
 FRAMES = ("valid", "quarantined", "failures", "delivered")
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4  # 3: a delivery's facts (sheets, totals, sidecar); 4: entries carry their key, file checksums and frame schemas
 
 
 # The code a validated result depends on, relative to the package: a change anywhere else (the CLI, the review
@@ -84,17 +84,25 @@ def result_key(dataset: str, source_file: str, sha256: str, context: str) -> str
     return hashlib.sha256(f"{dataset}\n{source_file}\n{sha256}\n{context}".encode()).hexdigest()[:32]
 
 
-def load_result(cache_dir: Path, key: str) -> DeliveryResult | None:
-    """The cached result for `key`, or None (missing or unreadable entries are simply recomputed).
+def load_result(cache_dir: Path, key: str, expected: dict[str, pl.DataType] | None = None) -> DeliveryResult | None:
+    """The cached result for `key`, or None: missing, damaged or foreign entries are simply recomputed.
 
+    An entry is trusted only when it names `key`, every file has the checksum it was stored with, every
+    frame has the schema it was stored with, and (given `expected`) the valid rows have the dataset's typed
+    shape: an entry swapped for another entry's file, or left by older code, fails one of these.
     Valid rows come back lazy (a parquet scan): a run reads only the columns its checks and counts use,
     and never holds every delivery's rows at once. The small frames are read.
     """
     folder = cache_dir / key
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        seal = meta.pop("seal")
+        if seal["key"] != key or any(file_sha256(folder / f"{name}.parquet") != seal["sha256"][name] for name in FRAMES):
+            return None
+        schemas = {name: schema_text(pl.read_parquet_schema(folder / f"{name}.parquet")) for name in FRAMES}
+        if schemas != seal["schemas"] or (expected is not None and schemas["valid"] != schema_text(expected)):
+            return None
         frames = {name: pl.read_parquet(folder / f"{name}.parquet") for name in FRAMES if name != "valid"}
-        pl.read_parquet_schema(folder / "valid.parquet")  # a damaged file fails here, not in a later query
         meta = {name: tuple(tuple(v) if name == "delivery_facts" else v for v in value) if isinstance(value, list) else value
                 for name, value in meta.items()}
         return DeliveryResult(valid=pl.scan_parquet(folder / "valid.parquet"), **frames, **meta)
@@ -102,21 +110,31 @@ def load_result(cache_dir: Path, key: str) -> DeliveryResult | None:
         return None
 
 
-def cache_result(cache_dir: Path, key: str, result: DeliveryResult) -> DeliveryResult:
+def file_sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def schema_text(schema) -> dict[str, str]:
+    return {name: str(dtype) for name, dtype in dict(schema).items()}
+
+
+def cache_result(cache_dir: Path, key: str, result: DeliveryResult, refresh: bool = False) -> DeliveryResult:
     """Store `result` and return it with its valid rows as a scan of the stored file (memory stays flat)."""
-    store_result(cache_dir, key, result)
+    store_result(cache_dir, key, result, refresh)
     return replace(result, valid=pl.scan_parquet(cache_dir / key / "valid.parquet"),
                    rows_valid=result.counts["rows_valid"])
 
 
-def store_result(cache_dir: Path, key: str, result: DeliveryResult) -> None:
+def store_result(cache_dir: Path, key: str, result: DeliveryResult, refresh: bool = False) -> None:
     """Write the entry into a temporary folder, then rename it into place (readers never see half an entry).
 
-    An entry already there is kept if it loads, replaced if it does not (damaged, or half pruned).
+    An entry already there is kept if it loads (unless `refresh`: a `--full` run never reuses one),
+    replaced otherwise (damaged, swapped, or half pruned).
     """
     folder = cache_dir / key
     if folder.exists():
-        if load_result(cache_dir, key) is not None:
+        if not refresh and load_result(cache_dir, key) is not None:
             return
         shutil.rmtree(folder, ignore_errors=True)
     tmp = cache_dir / f".tmp-{key}-{os.getpid()}"
@@ -130,6 +148,8 @@ def store_result(cache_dir: Path, key: str, result: DeliveryResult) -> None:
     meta = {f.name: getattr(result, f.name) for f in fields(result) if f.name not in FRAMES}
     meta["rows_valid"] = result.counts["rows_valid"]
     meta = {name: list(value) if isinstance(value, tuple) else value for name, value in meta.items()}
+    meta["seal"] = {"key": key, "sha256": {name: file_sha256(tmp / f"{name}.parquet") for name in FRAMES},
+                    "schemas": {name: schema_text(pl.read_parquet_schema(tmp / f"{name}.parquet")) for name in FRAMES}}
     (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, sort_keys=True), encoding="utf-8")
     try:
         os.rename(tmp, folder)
@@ -171,16 +191,19 @@ def load_unchanged(deliveries: pl.DataFrame, project: Project, context: str) -> 
     found = {}
     for delivery in deliveries.to_dicts():
         key = delivery_key(delivery, context)
-        if (cached := load_result(cache_dir(project), key)) is not None:
+        expected = project.typed_shape(delivery["dataset"])
+        if (cached := load_result(cache_dir(project), key, expected)) is not None:
             found[delivery["source_file"]] = (cached, key)
     return found
 
 
-def ingest_cached(delivery: dict, project: Project, context: str | None = None) -> tuple[DeliveryResult, str]:
+def ingest_cached(delivery: dict, project: Project, context: str | None = None,
+                  refresh: bool = False) -> tuple[DeliveryResult, str]:
     """One row of `discover_deliveries` -> (its validated result, cache key); with a `context` the result is cached
-    and its valid rows are read from the cache from then on, only the columns a query needs."""
+    and its valid rows are read from the cache from then on, only the columns a query needs. `refresh`
+    (a `--full` run) replaces any stored entry instead of keeping it."""
     result = process_delivery(Path(delivery["path"]), delivery["dataset"], delivery["source_file"], project)
     key = delivery_key(delivery, context)
     if context:
-        result = cache_result(cache_dir(project), key, result)
+        result = cache_result(cache_dir(project), key, result, refresh)
     return result, key

@@ -99,7 +99,7 @@ def process_delivery(path: Path, dataset: str, source_file: str, project: Projec
         encoding=delivery.encoding,
         header_row=delivery.header_row,
         blank_rows=delivery.blank_rows,
-        unmapped_headers=tuple(delivery.unmapped_headers),
+        unmapped_headers=tuple(mask_text(h) for h in delivery.unmapped_headers),  # headers are echoed too
         rows_valid=checked.valid.height,
         total_rows=delivery.total_rows,
         repeated_header_rows=delivery.repeated_header_rows,

@@ -9,16 +9,23 @@ Problems with a whole file raise `DeliveryError` with a Korean and an English me
 
 from __future__ import annotations
 
-import fnmatch
-import hashlib
 import io
-from pathlib import Path, PurePath, PurePosixPath
+from pathlib import Path
 
 import polars as pl
 
 from pledgeflow import storage
-from pledgeflow.catalog import DATASETS, Catalog, Descriptor
+from pledgeflow.catalog import Descriptor
 from pledgeflow.errors import DeliveryError
+from pledgeflow.ingest.bounded import read_excel_bounded
+from pledgeflow.ingest.discover import (  # noqa: F401  (discovery lived here: its names stay importable)
+    DELIVERIES_SCHEMA,
+    discover_deliveries,
+    is_clutter,
+    is_delivery,
+    list_delivery_files,
+)
+from pledgeflow.ingest.guard import check_cells, sniff_delivery, with_extra_fields
 # the layout of a grid (header, columns, rows) lives in ingest/layout.py; re-exported for existing callers
 from pledgeflow.ingest.layout import (  # noqa: F401
     Delivery,
@@ -27,80 +34,11 @@ from pledgeflow.ingest.layout import (  # noqa: F401
     find_header_index,
     map_headers,
 )
+from pledgeflow.ingest.limits import read_limits
 from pledgeflow.ingest.sidecar import load_sidecar
 
-# One row per delivery file; `source_file` is the posix path relative to raw/, as in every later table.
-DELIVERIES_SCHEMA = {
-    "dataset": pl.String,
-    "source_file": pl.String,
-    "path": pl.String,
-    "size_bytes": pl.Int64,
-    "sha256": pl.String,
-}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 _UTF8_BOM = b"\xef\xbb\xbf"
-
-
-def discover_deliveries(raw_dir: Path | str, catalog: Catalog) -> pl.DataFrame:
-    """One row per delivery file under each dataset's folder, with its size and content hash.
-
-    `raw_dir` may be an fsspec URL (`s3://bucket/raw`): `path` is then the file's URL.
-    """
-    describe = describe_remote if storage.is_remote(raw_dir) else describe_local
-    rows = [
-        row
-        for dataset in DATASETS
-        if dataset in catalog.descriptors
-        for row in describe(raw_dir, dataset, catalog.descriptors[dataset])
-    ]
-    return pl.DataFrame(rows, schema=DELIVERIES_SCHEMA, orient="row").sort(
-        pl.col("dataset").replace_strict({d: i for i, d in enumerate(DATASETS)}, return_dtype=pl.Int32),
-        "source_file",
-    )
-
-
-def describe_local(raw_dir: Path | str, dataset: str, descriptor: Descriptor) -> list[tuple]:
-    raw_dir = Path(raw_dir)
-    return [describe_file(raw_dir, dataset, path) for path in list_delivery_files(raw_dir / descriptor.folder, descriptor)]
-
-
-def describe_remote(raw_dir: str, dataset: str, descriptor: Descriptor) -> list[tuple]:
-    """The same rows for an fsspec location: source_file is relative to raw_dir, path is the file's URL."""
-    folder = storage.join(raw_dir, descriptor.folder)
-    return [
-        (dataset, f"{descriptor.folder}/{relative}", url, storage.file_size(url), storage.sha256(url))
-        for url, relative in storage.list_files(folder)
-        if is_delivery(PurePosixPath(relative), descriptor)
-    ]
-
-
-def is_delivery(relative: PurePath, descriptor: Descriptor) -> bool:
-    patterns = [p.lower() for p in descriptor.file_patterns]
-    return not is_clutter(relative) and any(fnmatch.fnmatchcase(relative.name.lower(), p) for p in patterns)
-
-
-def list_delivery_files(folder: Path, descriptor: Descriptor) -> list[Path]:
-    """Files under `folder` matching the descriptor's patterns (case-insensitively), minus clutter."""
-    if not folder.is_dir():
-        return []
-    return sorted(path for path in folder.rglob("*") if path.is_file() and is_delivery(path.relative_to(folder), descriptor))
-
-
-def is_clutter(relative: PurePath) -> bool:
-    """Hidden files and folders, READMEs and Excel's `~$` lock files are not deliveries."""
-    name = relative.name
-    hidden = any(part.startswith(".") for part in relative.parts)
-    return hidden or name.lower().startswith("readme") or name.startswith("~$")
-
-
-def describe_file(raw_dir: Path, dataset: str, path: Path) -> tuple:
-    return (dataset, path.relative_to(raw_dir).as_posix(), str(path), path.stat().st_size, hash_file(path))
-
-
-def hash_file(path: Path) -> str:
-    """SHA-256 of the file's bytes, streamed so multi-GB deliveries do not fill memory."""
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def detect_encoding(data: bytes, *, source_file: str = "") -> str:
@@ -128,21 +66,27 @@ def decode_text(data: bytes, *, source_file: str = "") -> tuple[str, str]:
 def read_delivery(path: Path | str, descriptor: Descriptor, source_file: str) -> Delivery:
     """Read one delivery as text columns named by the descriptor, tagged with `source_file` and `source_row`.
 
-    `path` is a local path or an fsspec URL (read whole into memory, as a local file is).
+    `path` is a local path or an fsspec URL (read whole into memory, as a local file is). The file is
+    identified by its bytes first and read within the descriptor's read budget (`ingest.limits`); a workbook
+    is read sheet by sheet (`ingest.sheets`), a sidecar next to the file supplies what the export cannot carry.
     """
-    if storage.file_size(path) == 0:
-        raise empty_file_error(source_file)
+    limits = read_limits(descriptor)
     local = not storage.is_remote(path)
+    kind = sniff_delivery(path, source_file, limits)
     sidecar = load_sidecar(path, descriptor, source_file)
-    if PurePosixPath(str(path)).suffix.lower() in EXCEL_SUFFIXES:
+    if kind == "xlsx":
         source = Path(path) if local else io.BytesIO(storage.read_bytes(path))
         from pledgeflow.ingest.sheets import read_workbook  # sheets builds on this module's build_delivery
 
-        return read_workbook(read_excel_grid(source, source_file, sheet_id=0), descriptor, source_file, sidecar)
+        sheets = read_excel_bounded(source, source_file, limits, sheet_id=0)
+        for grid in sheets.values():
+            check_cells(grid, source_file, limits)
+        return read_workbook(sheets, descriptor, source_file, sidecar)
     grid, encoding = read_csv_bytes(storage.read_bytes(path), source_file)
     if grid.height == 0 or grid.width == 0:
         raise empty_file_error(source_file)
-    return build_delivery(grid, descriptor, source_file, encoding, sidecar=sidecar)
+    check_cells(grid, source_file, limits)
+    return with_extra_fields(build_delivery(grid, descriptor, source_file, encoding, sidecar=sidecar), grid)
 
 
 def read_excel_grid(path: Path | io.BytesIO, source_file: str, sheet_id: int = 1) -> pl.DataFrame | dict[str, pl.DataFrame]:

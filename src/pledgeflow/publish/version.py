@@ -38,6 +38,7 @@ from pledgeflow import storage
 from pledgeflow.publish.dictionary import TableDoc, load_dictionary, write_dictionary
 from pledgeflow.publish.duckdb_file import DUCKDB_FILE, write_duckdb
 from pledgeflow.publish.manifest import write_manifest
+from pledgeflow.publish.recovery import crash_point
 from pledgeflow.privacy import contains_personal_number
 from pledgeflow.errors import BlockedByAudit, PublishError
 
@@ -85,7 +86,9 @@ def publish_version(
         staging = curated_dir / ".staging" / version
         files = stage_version(staging, version, tables, manifest, schemas_dir, audit, extras,
                               reject=lambda: reject_version(curated_dir, staging, version))
+        crash_point("audited")
         promote_version(curated_dir, staging, final)
+        crash_point("switched")
         prune_versions(curated_dir, keep_versions)
     return PublishResult(version=version, path=final, files=files)
 
@@ -100,6 +103,7 @@ def stage_version(
     review pack's polars and zlib work leaves the GIL to the audit); the version is complete only when both are.
     """
     files = build_version(staging, tables, manifest | {"version": version}, Path(schemas_dir) / "curated")
+    crash_point("staged")
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish-extras") as pool:
         companions = pool.submit(extras, staging) if extras is not None else None
         try:
@@ -251,6 +255,7 @@ def promote_version(curated_dir: Path, staging: Path, final: Path) -> None:
     publish_modes(staging)
     _fsync_tree(staging)
     os.rename(staging, final)
+    crash_point("promoted")
     link = curated_dir / "current"
     temporary = curated_dir / f".current.{os.getpid()}.tmp"
     temporary.unlink(missing_ok=True)

@@ -86,32 +86,6 @@ def warnings_sentence(summary: dict) -> str:
     return f"Published {summary['version']} with warnings: {summary['warnings'] or 'see the run history'}."
 
 
-def skipped_files(raw_dir, catalog) -> list[tuple[str, str]]:
-    """(file under raw/, dataset) for files in a dataset's folder that match none of its patterns: never read."""
-    from pathlib import Path
-
-    from pledgeflow import storage
-    from pledgeflow.ingest.read import is_clutter, is_delivery
-
-    if storage.is_remote(raw_dir):
-        return []  # object storage lists only what matches; nothing else is there to miss
-    skipped = []
-    for dataset, descriptor in sorted(catalog.descriptors.items()):
-        folder = Path(raw_dir) / descriptor.folder
-        files = sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
-        skipped += [(f"{descriptor.folder}/{f.as_posix()}", dataset) for f in files
-                    if not is_clutter(f) and not is_delivery(f, descriptor)]
-    return skipped
-
-
-def log_skipped(logger, raw_dir, catalog) -> None:
-    """A WARNING for every file that was not read because no pattern of its dataset matches its name."""
-    for source_file, dataset in skipped_files(raw_dir, catalog):
-        patterns = ", ".join(catalog.descriptors[dataset].file_patterns)
-        logger.warning("%s was skipped: its name matches none of the %s file patterns (%s); rename it to have it read.",
-                       source_file, dataset, patterns)
-
-
 def log_settled(logger, settled) -> None:
     """One sentence per dataset and one for the decisions: WARNING where rows were quarantined."""
     per_dataset = settled.file_counts.group_by("dataset").agg(pl.col("rows_valid", "rows_quarantined", "rows_excluded").sum())

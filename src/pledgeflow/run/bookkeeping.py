@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 
 import polars as pl
 
+from pledgeflow import storage
 from pledgeflow.clock import now_utc, seoul_date
 from pledgeflow.errors import NotPublished
 from pledgeflow.privacy import mask_text
@@ -42,8 +44,15 @@ class RunContext:
 
 
 def start_run(project: Project) -> RunContext:
-    """The next run: numbered past every run in the history."""
-    return RunContext(history.next_run_number(project.settings.state_dir), now_utc())
+    """The next run: the state a crashed run left is healed first (staging cleared, history repaired from the
+    current version), then the run is numbered past every run and version on disk."""
+    from pledgeflow.publish.recovery import clear_staging
+
+    settings = project.settings
+    clear_staging(settings.curated_dir)
+    if not storage.is_remote(settings.curated_dir):
+        history.repair_history(settings.state_dir, Path(settings.curated_dir), project.contract("runs"))
+    return RunContext(history.next_run_number(settings.state_dir, settings.curated_dir), now_utc())
 
 
 def run_metadata(run: RunContext, step_seconds: dict[str, float]) -> dict:
@@ -73,9 +82,20 @@ def collect_warnings(file_counts: pl.DataFrame, failures: pl.DataFrame, reconcil
     return warnings
 
 
+def skipped_files(project: Project) -> pl.DataFrame:
+    """Files under the dataset folders that were not read, with the reason (ingest.discover_skipped)."""
+    from pledgeflow.ingest.discover import discover_skipped
+
+    return discover_skipped(project.settings.raw_dir, project.catalog)
+
+
 def run_warnings(settled: Settled, reconciliation: pl.DataFrame, project: Project) -> list[str]:
-    """Every warning of a run that publishes: data warnings, datasets with no delivery, stale decisions."""
+    """Every warning of a run that publishes: data warnings, skipped files, datasets with no delivery, stale decisions."""
     warnings = collect_warnings(settled.file_counts, settled.failures, reconciliation)
+    skipped = skipped_files(project).filter(pl.col("reason") != "readme")  # a README is expected, not news
+    if skipped.height:
+        reasons = skipped.group_by("reason").len().sort("reason").select(pl.format("{} {}", "len", "reason").str.join(", ")).item()
+        warnings.append(f"{skipped.height} file(s) skipped ({reasons})")
     delivered = set(settled.file_counts["dataset"])
     warnings += [f"no delivery file for {d} under raw/{descriptor.folder}/"
                  for d, descriptor in project.catalog.descriptors.items() if d not in delivered]
@@ -95,12 +115,14 @@ def record_unpublished(run: RunContext, project: Project, error: BaseException, 
                                                     "message": message, "version": None}, project.contract("runs"))
 
 
-def make_manifest(run: RunContext, deliveries: pl.DataFrame, settled: Settled, status: str, reused: list[str]) -> dict:
-    """The run manifest: inputs with hashes, per-file counts (conservation checked), reused files."""
+def make_manifest(run: RunContext, deliveries: pl.DataFrame, settled: Settled, status: str, reused: list[str],
+                  skipped: pl.DataFrame | None = None) -> dict:
+    """The run manifest: inputs with hashes, per-file counts (conservation checked), reused files, skipped files."""
+    listed = [] if skipped is None else skipped.select("dataset", "source_file", "reason", "message_en").to_dicts()
     return build_manifest(
         run.run_number, run.run_id, run.started_at, now_utc(), deliveries,
         settled.file_counts, outputs={}, status=status,
-        extra={"version": run.version, "reused_files": reused},
+        extra={"version": run.version, "reused_files": reused, "skipped_files": listed},
     )
 
 
@@ -122,6 +144,7 @@ def summarise_run(run: RunContext, project: Project, settled: Settled, tables: d
         "files": settled.file_counts.height,
         "files_reused": this_run["files_reused"],
         "unreadable_files": settled.file_counts.filter(pl.col("file_error").is_not_null()).height,
+        "skipped_files": [f"{r['source_file']}: {r['reason']}" for r in skipped_files(project).iter_rows(named=True)],
         **counts.row(0, named=True),
         "decisions_applied": settled.decisions.filter(pl.col("outcome") == "applied").height,
         "decisions_stale": settled.decisions.filter(pl.col("outcome").str.starts_with("stale")).height,

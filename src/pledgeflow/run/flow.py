@@ -31,6 +31,7 @@ from pledgeflow import aggregate, card, ingest, settle
 from pledgeflow.errors import BlockedByData, NotPublished
 from pledgeflow.ingest import cache
 from pledgeflow.ingest.shape_report import WARNING, shape_lines
+from pledgeflow.privacy import install_log_masking
 from pledgeflow.project import Project
 from pledgeflow.run import artifacts, bookkeeping
 from pledgeflow.run.batches import batch_deliveries
@@ -61,9 +62,12 @@ io_step = task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, retry_co
 @io_step(task_run_name="discover deliveries")
 def discover(project):
     deliveries = ingest.discover_deliveries(project.settings.raw_dir, project.catalog)
-    get_run_logger().info("Found %d delivery files under raw/.", deliveries.height)
-    artifacts.log_skipped(get_run_logger(), project.settings.raw_dir, project.catalog)
-    return deliveries
+    skipped = ingest.discover_skipped(project.settings.raw_dir, project.catalog)
+    logger = get_run_logger()
+    logger.info("Found %d delivery files under raw/.", deliveries.height)
+    for row in skipped.iter_rows(named=True):  # every file is accounted for: read, or skipped with its reason
+        (logger.info if row["reason"] == "readme" else logger.warning)("Skipped %s: %s", row["source_file"], row["message_en"])
+    return deliveries, skipped
 
 
 @io_step(task_run_name="reuse unchanged deliveries")
@@ -75,9 +79,9 @@ def reuse_unchanged(deliveries, project, context):
 
 
 @io_step(task_run_name="ingest {name}")
-def ingest_batch(name, deliveries, project, context):
+def ingest_batch(name, deliveries, project, context, full=False):
     """One batch's deliveries (a district's files); each file is read, validated and cached on its own."""
-    ingested = [ingest.ingest_cached(delivery, project, context) for delivery in deliveries]
+    ingested = [ingest.ingest_cached(delivery, project, context, refresh=full) for delivery in deliveries]
     logger = get_run_logger()
     for result, _ in ingested:
         counts = result.counts
@@ -187,6 +191,7 @@ def nightly(root: str | None = None, full: bool = False, wait_seconds: float = 0
     full: re-read every delivery even if unchanged; wait_seconds: how long to wait for another run's lock.
     """
     quiet_verdict_tracebacks()
+    install_log_masking()  # file names, headers and messages in log lines: masked before any handler sees them
     settings = Settings.from_root(root)
     try:
         with run_lock(settings.state_dir, wait_seconds):
@@ -210,13 +215,13 @@ def run_once(project: Project, full: bool) -> dict:
     run, clock = bookkeeping.start_run(project), StepClock()
     try:
         with clock.step("discover"):
-            deliveries = discover(project)
+            deliveries, skipped = discover(project)
         with clock.step("ingest"):
             context = cache.project_context(project)
             unchanged = {} if full else reuse_unchanged(deliveries, project, context)
             batches = batch_deliveries([d for d in deliveries.to_dicts() if d["source_file"] not in unchanged])
             futures = ingest_batch.map(list(batches), list(batches.values()), project=unmapped(project),
-                                       context=unmapped(context))
+                                       context=unmapped(context), full=unmapped(full))
             wait(futures)
             ingested = [*unchanged.values(), *(pair for f in futures for pair in f.result())]  # raises if a task failed
         with clock.step("settle"):
@@ -233,7 +238,7 @@ def run_once(project: Project, full: bool) -> dict:
         with clock.step("publish"):
             tables = compile_run_tables(run, project, settled, indicators, reconciliation, report, clock.seconds,
                                         len(unchanged))
-            manifest = bookkeeping.make_manifest(run, deliveries, settled, "published", sorted(unchanged))
+            manifest = bookkeeping.make_manifest(run, deliveries, settled, "published", sorted(unchanged), skipped)
             published = publish(run, project, tables, manifest, settled)
         prune_cache(project, [key for _, key in ingested])
     except BaseException as error:

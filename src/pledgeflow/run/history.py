@@ -10,6 +10,7 @@ published as the `runs` table.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import polars as pl
@@ -60,10 +61,58 @@ def read_runs(state_dir: Path, contract: dict[str, pl.DataType]) -> pl.DataFrame
     return pl.read_parquet(path) if path.exists() else pl.DataFrame(schema=contract)
 
 
-def next_run_number(state_dir: Path) -> int:
+def next_run_number(state_dir: Path, curated_dir: Path | None = None) -> int:
+    """One past every run number anywhere: the history, the run manifests and the versions on disk
+    (published, rejected, left in staging). A run killed between moving its version into place and
+    recording it in the history can never make a later run reuse its number."""
+    numbers = [0, *recorded_numbers(state_dir), *manifest_numbers(state_dir)]
+    if curated_dir is not None:
+        from pledgeflow.publish.recovery import version_numbers
+
+        numbers += version_numbers(curated_dir)
+    return max(numbers) + 1
+
+
+def recorded_numbers(state_dir: Path) -> list[int]:
     path = state_dir / RUNS_FILE
-    runs = pl.read_parquet(path, columns=["run_number"]) if path.exists() else pl.DataFrame({"run_number": []})
-    return int(runs["run_number"].max() or 0) + 1 if runs.height else 1
+    try:
+        return pl.read_parquet(path, columns=["run_number"])["run_number"].drop_nulls().to_list() if path.exists() else []
+    except Exception:  # noqa: BLE001 — a damaged history is repaired by repair_history, not fatal here
+        return []
+
+
+def manifest_numbers(state_dir: Path) -> list[int]:
+    runs = state_dir / "runs"
+    names = [p.name for p in runs.iterdir()] if runs.is_dir() else []
+    return [int(m.group(1)) for m in (re.fullmatch(r"run-(\d+)", n) for n in names) if m]
+
+
+def repair_history(state_dir: Path, curated_dir: Path, contract: dict[str, pl.DataType]) -> list[int]:
+    """Bring the stored history up to the current version: a run killed after its version went live but
+    before the history was written left its rows only in the version's own `runs` / `failure_trend` tables
+    (each version publishes the history as of its run). A history file that cannot be read is rebuilt
+    from them. Returns the run numbers added."""
+    version = Path(curated_dir) / "current"
+    if not (version / "runs.parquet").exists():
+        return []
+    published = pl.read_parquet(version / "runs.parquet")
+    try:
+        stored = read_runs(state_dir, contract)
+    except Exception:  # noqa: BLE001 — a truncated or foreign file: the published history replaces it
+        stored = pl.DataFrame(schema=contract)
+    missing = published.join(stored.select("run_number"), on="run_number", how="anti")
+    if not missing.height:
+        return []
+    write_state(state_dir, RUNS_FILE, pl.concat([conform(stored, contract), conform(missing, contract)]).sort("run_number"))
+    trend_path = version / "failure_trend.parquet"
+    if trend_path.exists():
+        try:
+            trend = read_trend(state_dir)
+        except Exception:  # noqa: BLE001
+            trend = None
+        write_state(state_dir, TREND_FILE, merge_trend(trend, pl.read_parquet(trend_path).filter(
+            pl.col("run_number").is_in(missing["run_number"].implode()))))
+    return sorted(missing["run_number"].to_list())
 
 
 def merge_run(runs: pl.DataFrame, run: dict, contract: dict[str, pl.DataType]) -> pl.DataFrame:

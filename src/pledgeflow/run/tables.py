@@ -18,6 +18,7 @@ from pledgeflow.card import Report, build_budget_table
 from pledgeflow.card.tables import build_card_tables
 from pledgeflow.project import Project
 from pledgeflow.publish import PublishResult, publish_version, read_current, write_manifest
+from pledgeflow.publish.recovery import crash_point
 from pledgeflow.run import history
 from pledgeflow.run.bookkeeping import RunContext, run_metadata, run_status, run_warnings
 from pledgeflow.settle import Settled
@@ -86,8 +87,10 @@ def publish_tables(run: RunContext, project: Project, tables: dict[str, pl.DataF
 
     result = publish_version(settings.curated_dir, settings.schemas_dir, run.version, tables, manifest,
                              audit=audit, keep_versions=settings.keep_versions, extras=extras)
+    crash_point("published")
     # the histories say "published" only once the version is current
     history.record_history(settings.state_dir, tables["runs"], tables["failure_trend"])
+    crash_point("recorded")
     write_manifest(settings.state_dir / "runs" / run.run_id / "manifest.json", manifest | {"outputs": result.files})
     return result
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from pledgeflow.steward.decisions import OUTCOME_SCHEMA
+from pledgeflow.steward.ledger import ACTIONS
 from pledgeflow.privacy import mask_personal_numbers
 
 def decision_lineage(contract: dict[str, pl.DataType], matched: pl.DataFrame, *outcomes: pl.DataFrame) -> pl.DataFrame:
@@ -31,10 +32,28 @@ def decision_lineage(contract: dict[str, pl.DataType], matched: pl.DataFrame, *o
         pl.when(at_record).then("matched_source_file").otherwise("source_file").alias("source_file"),
         pl.when(at_record).then("matched_source_row").otherwise("source_row").alias("source_row"),
     )
-    return (
+    return conform_invalid(
         masked.with_columns(*lineage_messages())
         .select(list(contract)).cast(contract)
         .sort("decision_id", "ledger_file", "ledger_row", nulls_last=True)
+    )
+
+
+# identifiers and enumerations: never free text, never masked (record ids are hex digests)
+UNMASKED = ("decision_id", "record_id", "outcome", "dataset")
+
+
+def conform_invalid(table: pl.DataFrame) -> pl.DataFrame:
+    """The table as its contract accepts it, whatever a hand-edited ledger holds: an action the ledger does
+    not know is null (the row is `invalid`, its message says what was written), an empty text is null, and
+    every free text (결정자, 사유, new value, file names, messages) is masked like any delivered text."""
+    text = [name for name, dtype in table.schema.items() if dtype == pl.String and name not in UNMASKED]
+    return table.with_columns(
+        *(mask_personal_numbers(pl.col(name)).alias(name) for name in text),
+    ).with_columns(
+        pl.when(pl.col("action").is_in(ACTIONS)).then("action").alias("action"),
+        *(pl.when(pl.col(name).str.len_chars() > 0).then(pl.col(name)).alias(name)
+          for name, dtype in table.schema.items() if dtype == pl.String and name not in ("action", "message_ko", "message_en")),
     )
 
 
