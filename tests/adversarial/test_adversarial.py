@@ -199,7 +199,7 @@ def test_leftover_staging_is_cleared_and_numbered_past(published):
 def test_disk_full_while_publishing_fails_plainly_and_the_next_run_recovers(published, monkeypatch):
     from pledgeflow.publish import version
 
-    def full(frame, path):
+    def full(frame, path, *rest):
         raise OSError(28, "No space left on device")
 
     with monkeypatch.context() as patch:

@@ -64,6 +64,16 @@ def test_review_summary_counts_records_per_dataset_and_state():
     assert "No record failed" in review_markdown({"version": "v1"}, failures.clear())
 
 
+class Lines:
+    """A logger that keeps (level, sentence) pairs."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+
+    def __getattr__(self, level):
+        return lambda message, *args: self.lines.append((level, message % args))
+
+
 def test_a_run_with_warnings_has_its_own_state_name_and_says_why():
     from pledgeflow.run.flow import finished_state
 

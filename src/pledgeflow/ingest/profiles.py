@@ -15,6 +15,7 @@ import difflib
 from dataclasses import dataclass
 
 from pledgeflow.catalog import Descriptor, normalise_label
+from pledgeflow.privacy import mask_text
 
 SUGGESTION_CUTOFF = 0.75  # 0.6 offered 훈련시작일 for 훈련시간 (hours); a contained label still counts
 MIN_TOKEN_CHARS = 2
@@ -88,7 +89,8 @@ def suggest_column(header: str, descriptor: Descriptor) -> UnknownColumn:
     if not close:
         inside = [s for s in spellings if len(s) >= MIN_TOKEN_CHARS and (s in wanted or wanted in s)]
         close = sorted(inside, key=lambda s: (-len(s), s))[:1]
+    shown = mask_text(header)  # a header cell is echoed (manifest, log, pack): masked like any delivered text
     if not close:
-        return UnknownColumn(header, None, None)
+        return UnknownColumn(shown, None, None)
     name = spellings[close[0]][1]
-    return UnknownColumn(header, descriptor.column(name).label_ko, name)
+    return UnknownColumn(shown, descriptor.column(name).label_ko, name)

@@ -15,6 +15,7 @@ import fnmatch
 import polars as pl
 
 from pledgeflow.catalog import Descriptor
+from pledgeflow.ingest.guard import with_extra_fields
 from pledgeflow.ingest.profiles import known_labels
 from pledgeflow.ingest.layout import Delivery, build_delivery, no_header_error
 from pledgeflow.ingest.read import empty_file_error
@@ -49,8 +50,10 @@ def read_workbook(grids: dict[str, pl.DataFrame], descriptor: Descriptor, source
         seen = [(name, best) for name, _, _, best in found if best is not None]
         raise no_header_error(descriptor, source_file, [b for _, b in seen], [n for n, _ in seen])
     several = len(readable) > 1
-    parts = [build_delivery(grid, descriptor, sheet_source(source_file, name) if several else source_file, "xlsx",
-                            header=header, sidecar=sidecar, sheet=name) for name, grid, header in readable]
+    # a cell right of a sheet's header is kept as the row's `extra_fields` (a too_many_fields failure), never dropped
+    parts = [with_extra_fields(build_delivery(grid, descriptor, sheet_source(source_file, name) if several else source_file,
+                                              "xlsx", header=header, sidecar=sidecar, sheet=name), grid)
+             for name, grid, header in readable]
     return combine_sheets(parts, source_file)
 
 
