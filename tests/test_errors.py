@@ -29,3 +29,10 @@ def test_errors_cross_process_boundaries_intact(error):
     # Prefect and Dask workers hand errors back pickled: the type, the messages and the exit code survive
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is type(error) and str(copy) == str(error) and exit_code_of(copy) == exit_code_of(error)
+
+
+def test_an_error_for_a_person_names_its_file_then_says_it_in_korean_and_english():
+    error = DeliveryError("placements/a.csv", "빈 파일입니다.", "The file is empty.")
+    assert str(error) == "placements/a.csv: 빈 파일입니다. / The file is empty."
+    assert (error.source_file, error.message_ko, error.message_en) == ("placements/a.csv", "빈 파일입니다.", "The file is empty.")
+    assert str(LedgerError("사유가 필요합니다.", "a reason is required.")) == "사유가 필요합니다. / a reason is required."
