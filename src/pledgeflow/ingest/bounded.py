@@ -39,8 +39,10 @@ def read_excel_bounded(source: Path | io.BytesIO, source_file: str, limits: Read
                        sheet_id: int = 1) -> pl.DataFrame | dict[str, pl.DataFrame]:
     """`read.read_excel_grid` (one sheet, or every sheet by name with `sheet_id=0`) within `limits.max_memory_bytes`
     and `limits.max_seconds`."""
-    if not sys.platform.startswith("linux"):
-        return read_grid(source, source_file, sheet_id)  # RLIMIT_AS is Linux's; elsewhere the byte checks stand alone
+    if not sys.platform.startswith("linux") or multiprocessing.current_process().daemon:
+        # RLIMIT_AS is Linux's, and a daemonic process (a Dask worker) may not start children: there the byte checks
+        # (size, zip directory, cells) stand alone and the worker's own memory limit bounds the read
+        return read_grid(source, source_file, sheet_id)
     receiver, sender = forkserver().Pipe(duplex=False)
     child = forkserver().Process(target=read_in_child, args=(source, source_file, limits.max_memory_bytes, sender, sheet_id), daemon=True)
     child.start()
