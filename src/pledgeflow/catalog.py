@@ -236,7 +236,7 @@ def period_of(date_column: str, catalog: Catalog) -> pl.Expr:
     return period.alias("period")
 
 
-def assign_periods(frame, date_column: str, catalog: Catalog) -> Rows:
+def assign_periods(frame: pl.DataFrame | pl.LazyFrame, date_column: str, catalog: Catalog) -> pl.DataFrame | pl.LazyFrame:
     """Add `period` (see `period_of`)."""
     return frame.with_columns(period_of(date_column, catalog))
 

@@ -132,7 +132,7 @@ def build_indicators(
 ) -> pl.DataFrame:
     """The curated `indicators` table (its `contract`), sorted.
 
-    valid / quarantined: rows per dataset; targets: reported.report_targets(); results: reported.report_results();
+    valid / quarantined: rows per dataset; targets: card.report_targets(); results: card.report_results();
     decided: column name -> rows per dataset that a steward's decision moved (waived, corrected, excluded).
     A ratio indicator keeps its numerator in `actual` / `cumulative_actual`, its denominator beside it, and the
     ratio in `actual_pct` / `cumulative_pct`; the achievement rate follows the indicator's `rate_definition`.

@@ -7,7 +7,7 @@ Prefect or Great Expectations, so they start in a couple of seconds.
 Exit codes: 0 published (completed, or completed with warnings); 1 the run failed
 (nothing published) or `validate` found failures; 2 bad usage or a path that does
 not exist; 3 blocked by a data threshold or critical rule; 4 blocked by a critical
-audit expectation; 5 another run is in progress. See `pledgeflow.run.operations`.
+audit expectation; 5 another run is in progress. See `pledgeflow.errors`.
 """
 
 from __future__ import annotations

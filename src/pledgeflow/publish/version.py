@@ -36,7 +36,7 @@ from filelock import FileLock
 
 from pledgeflow import storage
 from pledgeflow.publish.dictionary import TableDoc, load_dictionary, write_dictionary
-from pledgeflow.publish.duckdb_file import DUCKDB_FILE, write_duckdb
+from pledgeflow.publish.duckdb_file import write_duckdb
 from pledgeflow.publish.manifest import write_manifest
 from pledgeflow.publish.recovery import crash_point
 from pledgeflow.privacy import contains_personal_number
