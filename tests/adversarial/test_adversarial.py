@@ -197,13 +197,13 @@ def test_leftover_staging_is_cleared_and_numbered_past(published):
 
 
 def test_disk_full_while_publishing_fails_plainly_and_the_next_run_recovers(published, monkeypatch):
-    from pledgeflow.publish import version
+    from pledgeflow.publish import staging
 
     def full(frame, path, *rest):
         raise OSError(28, "No space left on device")
 
     with monkeypatch.context() as patch:
-        patch.setattr(version, "write_table_parquet", full)
+        patch.setattr(staging, "write_table_parquet", full)
         with pytest.raises(OSError):
             publish_project(published)
     assert exit_code_of(OSError(28, "x")) == 1

@@ -15,6 +15,7 @@ import pytest
 
 from pledgeflow.publish import audit, audit_checks
 
+from pledgeflow.publish import staging
 from pledgeflow.publish import version as publish
 from pledgeflow.errors import BlockedByAudit
 from pledgeflow.publish.audit import audit_version
@@ -106,7 +107,7 @@ def write_version(folder: Path, tables: dict[str, pl.DataFrame]) -> Path:
     """A candidate version as publish stages it: parquet sorted by all columns (not by period)."""
     folder.mkdir(parents=True)
     for name, frame in tables.items():
-        publish.sort_table(frame).write_parquet(folder / f"{name}.parquet")
+        staging.sort_table(frame).write_parquet(folder / f"{name}.parquet")
     return folder
 
 
@@ -147,7 +148,7 @@ def test_a_suite_with_an_unknown_severity_is_refused(tmp_path):
 
 def test_derived_columns_find_a_cumulative_that_is_not_the_running_sum():
     tables = with_column(make_tables(), "indicators", "cumulative_actual", [4, 11])
-    checked, problems = audit_checks.derive_check_columns({n: publish.sort_table(f) for n, f in tables.items()})
+    checked, problems = audit_checks.derive_check_columns({n: staging.sort_table(f) for n, f in tables.items()})
     assert problems == {}
     derived = checked["indicators"].sort("period_order")
     assert derived["derived_cumulative_minus_running_sum"].to_list() == [0, 1]

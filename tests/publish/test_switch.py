@@ -8,7 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from pledgeflow.publish.version import MANIFEST_FILE, promote_version
+from pledgeflow.publish.staging import MANIFEST_FILE
+from pledgeflow.publish.version import promote_version
 
 # A separate process, so the reader runs truly alongside the switches (no GIL shared with the writer).
 POLLER = textwrap.dedent(

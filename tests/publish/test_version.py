@@ -11,6 +11,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from pledgeflow.publish import staging
 from pledgeflow.publish import version as publish
 from pledgeflow.contracts import conform
 from tests.conftest import CURATED
@@ -99,7 +100,7 @@ def test_manifest_lists_sha256_of_every_output_file(tmp_path):
     assert manifest["version"] == "v1" and manifest["run_number"] == 1
     expected = {f"{t}.parquet" for t in CURATED} | {"pledgeflow.duckdb", "data_dictionary.md", "data_dictionary.html"}
     assert set(result.files) == expected
-    assert result.files["runs.parquet"] == publish.sha256_file(result.path / "runs.parquet")
+    assert result.files["runs.parquet"] == staging.sha256_file(result.path / "runs.parquet")
 
 
 def test_failed_contract_audit_leaves_current_untouched(tmp_path):
@@ -199,7 +200,7 @@ def test_unmasked_personal_data_is_rejected(tmp_path):
 
 def test_crash_mid_write_keeps_previous_version_and_next_publish_recovers(tmp_path, monkeypatch):
     publish_tables(tmp_path, "v1")
-    real_write = publish.write_table_parquet
+    real_write = staging.write_table_parquet
     calls = []
 
     def crash_after_first(frame, path, *doc):
@@ -208,14 +209,14 @@ def test_crash_mid_write_keeps_previous_version_and_next_publish_recovers(tmp_pa
         calls.append(path)
         real_write(frame, path, *doc)
 
-    monkeypatch.setattr(publish, "write_table_parquet", crash_after_first)
+    monkeypatch.setattr(staging, "write_table_parquet", crash_after_first)
     with pytest.raises(OSError, match="disk full"):
         publish_tables(tmp_path, "v2", make_tables(2))
     assert (tmp_path / ".staging" / "v2").is_dir()  # the crash leaves a half-built staging folder
     assert current_version(tmp_path) == "v1"
     assert read_current(tmp_path, "runs").height == 1
 
-    monkeypatch.setattr(publish, "write_table_parquet", real_write)
+    monkeypatch.setattr(staging, "write_table_parquet", real_write)
     publish_tables(tmp_path, "v3", make_tables(3))
     assert current_version(tmp_path) == "v3"
     assert list((tmp_path / ".staging").iterdir()) == []

@@ -16,7 +16,7 @@ from filelock import FileLock
 
 from pledgeflow import storage
 from pledgeflow.errors import PublishError
-from pledgeflow.publish.version import MANIFEST_FILE, PublishResult, check_names, stage_version
+from pledgeflow.publish.staging import MANIFEST_FILE, PublishResult, check_names, stage_version
 
 
 def publish_remote(
