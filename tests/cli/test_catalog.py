@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pledgeflow.catalog import load_catalog
-from pledgeflow.cli.main import app
+from pledgeflow.cli.commands import app
 from pledgeflow.errors import EXIT_BLOCKED, CatalogError, exit_code_of
 from tests.conftest import copy_project
 from tests.second_pledge import add_second_pledge
@@ -101,7 +101,7 @@ def test_catalog_check_imports_neither_prefect_nor_gx(tmp_path):
     code = (
         "import sys\n"
         "from typer.testing import CliRunner\n"
-        "from pledgeflow.cli.main import app\n"
+        "from pledgeflow.cli.commands import app\n"
         f"result = CliRunner().invoke(app, ['catalog', 'check', '--root', {str(project)!r}])\n"
         "assert result.exit_code == 0, result.output\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('prefect', 'great_expectations'))\n"

@@ -25,7 +25,7 @@ def run_cli(root: Path, *args: str, extra_env: dict | None = None, timeout: floa
     from prefect.settings import PREFECT_API_URL
 
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "COLUMNS": "200", **(extra_env or {})}
-    done = subprocess.run([sys.executable, "-m", "pledgeflow.cli.main", "run", "--root", str(root), *args], env=env,
+    done = subprocess.run([sys.executable, "-m", "pledgeflow.cli", "run", "--root", str(root), *args], env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
     return done.returncode, done.stdout
 
@@ -97,6 +97,6 @@ def test_a_disk_error_is_a_failure_exit_1(tmp_path, prefect_server):
 
 
 def test_bad_usage_exits_2_before_anything_starts(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "pledgeflow.cli.main", "run", "--root", str(copy_project(tmp_path / "p")),
+    done = subprocess.run([sys.executable, "-m", "pledgeflow.cli", "run", "--root", str(copy_project(tmp_path / "p")),
                            "--task-runner", "nope"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
     assert done.returncode == 2 and "Traceback" not in done.stdout, done.stdout

@@ -8,7 +8,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from pledgeflow.cli.main import app
+from pledgeflow.cli.commands import app
 from tests.conftest import REPO
 
 runner = CliRunner()
@@ -58,7 +58,7 @@ def test_steward_commands_do_not_import_prefect_or_great_expectations(command, p
     code = (
         "import sys\n"
         "from typer.testing import CliRunner\n"
-        "from pledgeflow.cli.main import app\n"
+        "from pledgeflow.cli.commands import app\n"
         f"result = CliRunner().invoke(app, {command + ['--root', str(project)]!r})\n"
         "assert result.exception is None or isinstance(result.exception, SystemExit), result.exception\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('prefect', 'great_expectations'))\n"

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from pledgeflow.cli.main import app
+from pledgeflow.cli.commands import app
 from tests.conftest import REPO, copy_project, publish_project
 
 runner = CliRunner()
@@ -70,7 +70,7 @@ def test_task_runner_and_dataset_list_their_choices():
 
 @pytest.mark.parametrize("command", [["failures"], ["reconcile"], ["runs"], ["review", "list"]])
 def test_json_is_the_only_thing_on_stdout(command, published):
-    completed = subprocess.run([sys.executable, "-m", "pledgeflow.cli.main", *command, "--json", "--root", str(published)],
+    completed = subprocess.run([sys.executable, "-m", "pledgeflow.cli", *command, "--json", "--root", str(published)],
                                capture_output=True, timeout=120, env=os.environ | {"PYTHONIOENCODING": "ascii"})
     assert completed.returncode == 0, completed.stderr.decode()[-2000:]
     document = json.loads(completed.stdout.decode("utf-8"))  # UTF-8 whatever the terminal's encoding
@@ -128,7 +128,7 @@ def test_runs_shows_kst_without_microseconds_and_step_durations(published):
 
 def test_output_through_a_pipe_is_not_cut_at_80_columns(published):
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    completed = subprocess.run([sys.executable, "-m", "pledgeflow.cli.main", "failures", "--root", str(published)],
+    completed = subprocess.run([sys.executable, "-m", "pledgeflow.cli", "failures", "--root", str(published)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120, env=env)
     assert completed.returncode == 0, completed.stderr[-2000:]
     lines = completed.stdout.splitlines()

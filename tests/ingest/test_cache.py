@@ -73,7 +73,7 @@ def test_a_change_to_the_code_that_validates_invalidates_results_and_other_code_
     package = tmp_path / "pledgeflow"
     shutil.copytree(Path(pledgeflow.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
     before = code_digest(package)
-    for unrelated in ("cli/main.py", "steward/review_pack.py", "publish/version.py", "run/flow.py"):
+    for unrelated in ("cli/commands.py", "steward/review_pack.py", "publish/version.py", "run/flow.py"):
         (package / unrelated).write_text((package / unrelated).read_text() + "\n# a comment\n")
     assert code_digest.__wrapped__(package) == before  # the CLI, the review pack, publish and the flow shape no result
     for shaping in ("ingest/read.py", "korean.py"):

@@ -172,7 +172,7 @@ def test_the_review_pack_lists_unknown_columns_with_suggestions(tmp_path, projec
 def test_validate_prints_sheets_totals_and_unknown_columns(tmp_path):
     from typer.testing import CliRunner
 
-    from pledgeflow.cli.main import app
+    from pledgeflow.cli.commands import app
     from tests.conftest import REPO
 
     target = folder(tmp_path)

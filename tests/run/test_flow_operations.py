@@ -102,7 +102,7 @@ def cli_run(root: Path, *args: str) -> subprocess.Popen:
     from prefect.settings import PREFECT_API_URL
 
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "COLUMNS": "200"}
-    return subprocess.Popen([sys.executable, "-m", "pledgeflow.cli.main", "run", "--root", str(root), *args],
+    return subprocess.Popen([sys.executable, "-m", "pledgeflow.cli", "run", "--root", str(root), *args],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from pledgeflow.cli.main import app
+from pledgeflow.cli.commands import app
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,7 @@ import os
 import typer
 from rich.markup import escape
 
-from pledgeflow.cli.main import app, console
+from pledgeflow.cli.commands import app, console
 from pledgeflow.errors import exit_code_of
 
 

@@ -340,6 +340,3 @@ def read_published(root: Path | None, table: str) -> pl.DataFrame:
         raise typer.Exit(2)
     return frame
 
-
-if __name__ == "__main__":
-    app()
