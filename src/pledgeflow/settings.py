@@ -52,5 +52,10 @@ class Settings:
         return (self.schemas_dir / "catalog.yaml").is_file()
 
     @property
+    def chart_cache_dir(self) -> Path:
+        """Rendered report charts kept between runs, by spec hash (beside, not inside, the delivery cache)."""
+        return self.state_dir / "report-charts"
+
+    @property
     def uses_development_key(self) -> bool:
         return self.pseudonym_key == DEVELOPMENT_PSEUDONYM_KEY

@@ -30,7 +30,7 @@ def pledge_periods(catalog: Catalog) -> pl.DataFrame:
 
 
 def indicator_of_row(frame: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
-    """source_row -> indicator_id: by the row's 지표 label (name or id) when the card prints one, else the
+    """(source_file, source_row) -> indicator_id: by the row's 지표 label (name or id) when the card prints one, else the
     sub-project's only indicator (a sub-project measured by several indicators needs the 지표 column)."""
     indicators = catalog.indicators_frame.select("pledge_id", "subproject_id", "indicator_id", "indicator_name_ko")
     labels = pl.concat([indicators.select("pledge_id", "subproject_id", "indicator_id", pl.col(c).alias("label"))
@@ -38,7 +38,8 @@ def indicator_of_row(frame: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
     labels = labels.with_columns(normalise_label_expr(pl.col("label")).alias("label")).unique()
     sole = indicators.filter(pl.len().over("pledge_id", "subproject_id") == 1).select("pledge_id", "subproject_id", "indicator_id")
     text = pl.col("indicator_text") if "indicator_text" in frame.columns else pl.lit(None, pl.String)
-    rows = frame.select("source_row", "pledge_id", "subproject_id", normalise_label_expr(text).alias("label"))
-    by_label = rows.join(labels, on=["pledge_id", "subproject_id", "label"], how="inner").select("source_row", "indicator_id")
-    by_sole = rows.filter(pl.col("label").is_null()).join(sole, on=["pledge_id", "subproject_id"], how="inner").select("source_row", "indicator_id")
-    return pl.concat([by_label, by_sole]).unique("source_row", keep="first")
+    rows = frame.select("source_file", "source_row", "pledge_id", "subproject_id", normalise_label_expr(text).alias("label"))
+    by_label = rows.join(labels, on=["pledge_id", "subproject_id", "label"], how="inner")
+    by_sole = rows.filter(pl.col("label").is_null()).join(sole, on=["pledge_id", "subproject_id"], how="inner")
+    return (pl.concat([by_label.select("source_file", "source_row", "indicator_id"), by_sole.select("source_file", "source_row", "indicator_id")])
+            .unique(["source_file", "source_row"], keep="first", maintain_order=True))

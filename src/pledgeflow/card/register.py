@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from pledgeflow.project import Project
 
 INDEX_FILE = "_tables.csv"
+CARD_ORDER = "__card"  # the cards' order while they are typed together
 TABLES = ("attributes", "targets", "results", "budget", "census", "activities")
 
 # Korean header -> column name, per register file; a header not listed here is ignored.
@@ -97,10 +98,15 @@ def load_report(project: Project, reported_dir: Path | None = None) -> Report:
     cards = card_folders(reported_dir)
     if not cards:
         raise ReportError(f"{reported_dir.name}/{INDEX_FILE}", "보고 대장 파일이 없습니다.", "The register file is missing.")
-    loaded = [load_card(project, folder, reported_dir) for folder in cards]
-    # one validation per table over every card (the contracts' keys start with pledge_id): 25 cards cost one
-    stacked = {name: pl.concat([frames[name] for frames in loaded], how="diagonal_relaxed") for name in ("tables", *TABLES)}
-    return Report(**{name: validate_table(frame, "tables" if name == "tables" else name, project) for name, frame in stacked.items()})
+    loaded = [read_card(project, folder, reported_dir).items() for folder in cards]
+    # the cards are stacked raw and typed once per table: each typing step costs the same for 1 card or 250
+    stacked = {name: pl.concat([frame.with_columns(pl.lit(n, pl.Int32).alias(CARD_ORDER)) for n, frames in enumerate(loaded)
+                                for table, frame in frames if table == name], how="diagonal_relaxed")
+               for name in ("tables", *TABLES)}
+    typed = {name: (TYPERS[name](frame, project.catalog) if name in TYPERS else frame)
+             .sort(CARD_ORDER, "source_row").drop(CARD_ORDER) for name, frame in stacked.items()}
+    # one validation per table over every card (the contracts' keys start with pledge_id)
+    return Report(**{name: validate_table(frame, name, project) for name, frame in typed.items()})
 
 
 def card_folders(reported_dir: Path) -> list[Path]:
@@ -110,27 +116,25 @@ def card_folders(reported_dir: Path) -> list[Path]:
     return root + subfolders
 
 
-def load_card(project: Project, folder: Path, reported_dir: Path) -> dict[str, pl.DataFrame]:
-    """One card's register, typed (validated with the other cards'): its index and the tables the index lists
-    (a card in its own folder may leave a table out; it is then empty)."""
+def read_card(project: Project, folder: Path, reported_dir: Path) -> dict[str, pl.DataFrame]:
+    """One card's register as read (typed with the other cards'): its typed index and the tables the index
+    lists, each row carrying its pledge from the index (a card in its own folder may leave a table out; it is
+    then empty)."""
     catalog = project.catalog
     prefix = reported_dir.name if folder == reported_dir else f"{reported_dir.name}/{folder.name}"
     pledge = folder.name if folder != reported_dir and folder.name in {p["pledge_id"] for p in catalog.pledges} else None
     index = type_index(read_register_csv(folder, INDEX_FILE, "index", prefix), catalog, pledge)
     if pledge is not None:
         index = index.with_columns(pl.lit(pledge).alias("pledge_id"))
-    typers = {"attributes": type_attributes, "targets": type_targets, "results": type_results,
-              "budget": type_budget, "census": type_census, "activities": type_activities}
     listed = set(index["file"].to_list())
-    frames = {}
+    frames = {"tables": index}
     for table in TABLES:
         if folder != reported_dir and f"{table}.csv" not in listed:
             raw = empty_register(table, prefix)  # a card without this table (e.g. no census printed)
         else:
             raw = read_register_csv(folder, f"{table}.csv", table, prefix)
-        raw = attach_index(raw, index, folder)
-        frames[table] = typers[table](raw, catalog).sort("source_row")
-    return {"tables": index, **frames}
+        frames[table] = attach_index(raw, index, folder)
+    return frames
 
 
 def empty_register(table: str, prefix: str) -> pl.DataFrame:
@@ -238,7 +242,7 @@ def with_labels(raw: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
         resolve_subproject(pl.col("subproject_text"), catalog).alias("subproject_id"),
         period_key(pl.col("period_text")).alias("__period_key"),
     ).join(pledge_periods(catalog), on=["pledge_id", "__period_key"], how="left").drop("__period_key")
-    return frame.join(indicator_of_row(frame, catalog), on="source_row", how="left")
+    return frame.join(indicator_of_row(frame, catalog), on=["source_file", "source_row"], how="left")
 
 
 def type_targets(raw: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
@@ -299,3 +303,7 @@ def type_activities(raw: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
         pl.when(is_date).then(date_is_invalid(date_text)).when(is_text).then(False)
         .otherwise(number_is_malformed(pl.col("value_text"))).alias("malformed"),
     )
+
+
+TYPERS = {"attributes": type_attributes, "targets": type_targets, "results": type_results,
+          "budget": type_budget, "census": type_census, "activities": type_activities}

@@ -322,7 +322,7 @@ def report(
         return
     target = out or settings.state_dir / "reports" / current.resolve().name
     try:
-        pages = build_report(current, target, pledge=pledge, pdf=pdf,
+        pages = build_report(current, target, pledge=pledge, pdf=pdf, chart_cache=settings.chart_cache_dir,
                              status_rule=settings.schemas_dir / "report" / "status_rule.yaml")
     except VersionError as exc:
         console.print(f"[red]{escape(str(exc))}[/]")

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pledgeflow.report.charts import ChartRenderer
 from pledgeflow.report.data import VersionError, open_version, read_version_info
 from pledgeflow.report.formats import format_date
 from pledgeflow.report.pages import collect_overview, collect_pledge, page_slug
@@ -32,12 +33,13 @@ class ReportPages:
 
 
 def build_report(version_dir: Path, out_dir: Path, pledge: str | None = None, pdf: bool = False,
-                 status_rule: Path | None = None) -> ReportPages:
+                 status_rule: Path | None = None, chart_cache: Path | None = None) -> ReportPages:
     """Write the report of the curated version at `version_dir` into `out_dir`.
 
     `pledge` limits the pledge pages to that pledge id (the overview always lists every pledge);
     `pdf` also prints each pledge page to PDF with headless Chromium. `status_rule` defaults to
-    `schemas/report/status_rule.yaml` of the project that holds `version_dir`.
+    `schemas/report/status_rule.yaml` of the project that holds `version_dir`. `chart_cache` keeps the
+    rendered charts between builds (a full build drops the ones it no longer shows).
     """
     version_dir, out_dir = Path(version_dir), Path(out_dir)
     rule_path = status_rule or find_rule_file(version_dir)
@@ -51,9 +53,11 @@ def build_report(version_dir: Path, out_dir: Path, pledge: str | None = None, pd
         if pledge is not None and pledge not in {p["pledge_id"] for p in overview}:
             raise VersionError(f"pledge {pledge!r} is not in version {info.version}")
         chosen = [p for p in overview if pledge in (None, p["pledge_id"])]
-        details = [collect_pledge(connection, entry) for entry in chosen]
+        renderer = ChartRenderer(chart_cache)
+        details = [collect_pledge(connection, entry, renderer) for entry in chosen]
     finally:
         connection.close()
+    renderer.draw_pending()  # every new chart at once, before any page is written
     out_dir.mkdir(parents=True, exist_ok=True)
     common = describe_version(info, overview, out_dir, rule)
     for entry in overview:
@@ -62,6 +66,8 @@ def build_report(version_dir: Path, out_dir: Path, pledge: str | None = None, pd
     pages = {d["pledge_id"]: write_page(out_dir / f"pledge-{d['slug']}.html",
                                         render_page("pledge.html.j2", p=d, **common | {"as_of": format_date(d["as_of_date"])}))
              for d in details}
+    if pledge is None:
+        renderer.prune()
     pdfs = {}
     if pdf:
         from pledgeflow.report.pdf import print_pdf

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import duckdb
 
-from pledgeflow.report.charts import draw_budget, draw_target_actual
+from pledgeflow.report.charts import ChartRenderer, draw_budget, draw_target_actual
 from pledgeflow.report.data import run_query
 from pledgeflow.report.formats import format_period
 from pledgeflow.report.status import Progress, StatusRule, Verdict, classify_progress
@@ -69,7 +69,7 @@ def collect_periods(indicators: list[dict]) -> dict[str, list[dict]]:
     return groups
 
 
-def collect_budget(connection: duckdb.DuckDBPyConnection, pledge_id: str, chart_id: str) -> dict:
+def collect_budget(connection: duckdb.DuckDBPyConnection, pledge_id: str, chart_id: str, renderer: ChartRenderer) -> dict:
     """The budget table as the card prints it (rows x periods), its sum checks and its chart."""
     rows = run_query(connection, "budget", pledge=pledge_id)
     periods = list(dict.fromkeys(r["period"] for r in rows if r["period"] != "total"))
@@ -85,12 +85,12 @@ def collect_budget(connection: duckdb.DuckDBPyConnection, pledge_id: str, chart_
                for r in rows if r["subproject_id"] == "total" and r["funding_source"] in SOURCE_ORDER
                and r["period"] != "total"]
     sources.sort(key=lambda r: (periods.index(r["period"]), r["source_order"]))
-    chart = draw_budget(sources, chart_id, "재원별·기간별 소요예산 Budget by funding source and period") if sources else ""
+    chart = draw_budget(renderer, sources, chart_id, "재원별·기간별 소요예산 Budget by funding source and period") if sources else ""
     return {"periods": periods, "period_labels": [format_period(p) for p in periods], "lines": list(table.values()),
             "checks": checks, "failed_checks": [c for c in checks if not c["adds_up"]], "chart": chart}
 
 
-def collect_pledge(connection: duckdb.DuckDBPyConnection, overview: dict) -> dict:
+def collect_pledge(connection: duckdb.DuckDBPyConnection, overview: dict, renderer: ChartRenderer) -> dict:
     """Everything one pledge page shows."""
     pid = overview["pledge_id"]
     slug = page_slug(pid)
@@ -100,7 +100,7 @@ def collect_pledge(connection: duckdb.DuckDBPyConnection, overview: dict) -> dic
     for entry in overview["subprojects"]:
         rows = groups.get(f"{entry['subproject_id']}/{entry['indicator_id']}", [])
         key = f"{slug}-{entry['subproject_id']}-{entry['indicator_id']}"
-        chart = draw_target_actual(rows, f"chart-{key}", f"{entry['subproject_name_ko']}: 목표 대비 실적 (target vs actual)",
+        chart = draw_target_actual(renderer, rows, f"chart-{key}", f"{entry['subproject_name_ko']}: 목표 대비 실적 (target vs actual)",
                                    entry["unit"] or "", overview["as_of_date"])
         subprojects.append(entry | {"rows": rows, "chart": chart,
                                     "printed": printed.get(f"{entry['subproject_id']}/{entry['indicator_id']}")})
@@ -109,7 +109,7 @@ def collect_pledge(connection: duckdb.DuckDBPyConnection, overview: dict) -> dic
         "slug": slug,
         "attributes": group_attributes(run_query(connection, "attributes", pledge=pid)),
         "subproject_pages": subprojects,
-        "budget_view": collect_budget(connection, pid, f"chart-{slug}-budget"),
+        "budget_view": collect_budget(connection, pid, f"chart-{slug}-budget", renderer),
         "activities": run_query(connection, "activities", pledge=pid),
         "findings": [f for f in run_query(connection, "findings") if f["pledge_id"] == pid],
         "holdbacks": holdbacks,

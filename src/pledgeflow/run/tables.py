@@ -70,15 +70,22 @@ def publish_tables(run: RunContext, project: Project, tables: dict[str, pl.DataF
     settings = project.settings
 
     def extras(staging: Path) -> None:
-        from pledgeflow.report import build_report
+        from pledgeflow.report.apart import ReportBuild
         from pledgeflow.steward.review_pack import unknown_columns_frame, write_review_pack
 
-        write_review_pack(staging / "review", tables["validation_failures"], pack_values(settled), project.catalog,
-                          run.run_id, tables["failure_trend"], contract=project.contract("validation_failures"),
-                          corrections=pack_corrections(settled), unknown_columns=unknown_columns_frame(settled.file_counts),
-                          unassigned=tables.get("unassigned_records"))
-        # the pledge report reads the version's own tables, exactly as a dashboard would
-        build_report(staging, staging / "report", status_rule=settings.schemas_dir / "report" / "status_rule.yaml")
+        # the pledge report reads the version's own tables, exactly as a dashboard would, in a process of its own
+        # (started first: it draws charts on one core while this one writes the review pack and audits)
+        report = ReportBuild(staging, staging / "report", settings.schemas_dir / "report" / "status_rule.yaml",
+                             chart_cache=settings.chart_cache_dir)
+        try:
+            write_review_pack(staging / "review", tables["validation_failures"], pack_values(settled), project.catalog,
+                              run.run_id, tables["failure_trend"], contract=project.contract("validation_failures"),
+                              corrections=pack_corrections(settled), unknown_columns=unknown_columns_frame(settled.file_counts),
+                              unassigned=tables.get("unassigned_records"))
+        except BaseException:
+            report.cancel()
+            raise
+        report.wait()
 
     def audit(staging: Path) -> None:
         from pledgeflow.publish.audit import audit_version  # Great Expectations is imported here only

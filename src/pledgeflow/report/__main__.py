@@ -1,0 +1,26 @@
+"""`python -m pledgeflow.report VERSION_DIR OUT_DIR --status-rule FILE [--chart-cache DIR]`: one report build.
+
+The nightly run starts this as a child process (see `apart.py`); people use `pledgeflow report`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pledgeflow.report import build_report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pledgeflow.report", description=__doc__.splitlines()[0])
+    parser.add_argument("version_dir", type=Path)
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--status-rule", type=Path, required=True)
+    parser.add_argument("--chart-cache", type=Path)
+    args = parser.parse_args(argv)
+    build_report(args.version_dir, args.out_dir, status_rule=args.status_rule, chart_cache=args.chart_cache)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

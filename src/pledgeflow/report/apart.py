@@ -1,0 +1,62 @@
+"""Build the pledge report in a process of its own, beside the audit.
+
+vl-convert (the chart renderer) holds the GIL while it draws, so in the run's own process the report's
+charts and Great Expectations' audit would take turns on one core. A child interpreter (`python -m
+pledgeflow.report`) draws on the other core instead. `subprocess`, not `multiprocessing`: a Dask worker is a
+daemonic process and may not start multiprocessing children.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from pledgeflow.errors import PledgeflowError
+from pledgeflow.privacy import mask_text
+
+TIMEOUT_S = 1800  # far above any build seen (25 pledges: 20 s); a hung renderer must not hold the run's lock forever
+
+
+class ReportBuildError(PledgeflowError):
+    """The report's child process failed: an unexpected failure (exit 1), the previous version stays current."""
+
+
+class ReportBuild:
+    """A report being built by a child interpreter: start it, do other work, then `wait()` (or `cancel()`)."""
+
+    def __init__(self, version_dir: Path, out_dir: Path, status_rule: Path, chart_cache: Path | None = None) -> None:
+        command = [sys.executable, "-m", "pledgeflow.report", str(version_dir), str(out_dir), "--status-rule", str(status_rule)]
+        if chart_cache is not None:
+            command += ["--chart-cache", str(chart_cache)]
+        package_root = str(Path(__file__).resolve().parents[2])  # the child imports this very copy of pledgeflow
+        env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+        self.stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # a file, not a pipe: a chatty child never blocks
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=self.stderr, env=env, text=True)
+
+    def wait(self, timeout: float = TIMEOUT_S) -> None:
+        """Block until the pages are written; raises ReportBuildError (masked) if the child failed or hung."""
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.cancel()
+            raise ReportBuildError(f"the pledge report took more than {timeout:.0f} s to build and was stopped") from None
+        with self.stderr:
+            self.stderr.seek(0)
+            lines = [line for line in self.stderr.read().splitlines() if line.strip()]
+        if code != 0:
+            raise ReportBuildError(f"the pledge report could not be built: {mask_text(lines[-1] if lines else f'exit status {code}')}")
+
+    def cancel(self) -> None:
+        """Stop the child (the run failed elsewhere); its half-written pages go with the staging folder."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.stderr.close()
+
+
+def build_report_apart(version_dir: Path, out_dir: Path, status_rule: Path, chart_cache: Path | None = None) -> None:
+    """`build_report(version_dir, out_dir, status_rule=..., chart_cache=...)` in a child interpreter."""
+    ReportBuild(version_dir, out_dir, status_rule, chart_cache).wait()
