@@ -36,3 +36,15 @@ def test_an_error_for_a_person_names_its_file_then_says_it_in_korean_and_english
     assert str(error) == "placements/a.csv: 빈 파일입니다. / The file is empty."
     assert (error.source_file, error.message_ko, error.message_en) == ("placements/a.csv", "빈 파일입니다.", "The file is empty.")
     assert str(LedgerError("사유가 필요합니다.", "a reason is required.")) == "사유가 필요합니다. / a reason is required."
+
+
+def test_a_broken_catalog_blocks_the_run_and_keeps_every_problem_across_processes():
+    from pledgeflow.errors import CatalogError
+
+    issues = (("schemas/catalog.yaml", 12, "unknown dataset"), ("schemas/catalog.yaml", 30, "overlapping periods"))
+    error = CatalogError("schemas/catalog.yaml", "공약 목록 오류", "catalog error", issues)
+    copy = pickle.loads(pickle.dumps(error))
+    assert exit_code_of(error) == exit_code_of(copy) == 3 and isinstance(error, BlockedByData)
+    assert copy.issues == issues and (copy.source, copy.message_ko, copy.message_en) == (
+        "schemas/catalog.yaml", "공약 목록 오류", "catalog error")
+    assert str(copy) == str(error) and "catalog error" in str(error)

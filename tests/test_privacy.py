@@ -132,3 +132,36 @@ def test_full_width_and_underscore_glued_numbers_are_masked(text, masked):
 
 def test_text_without_numbers_keeps_its_full_width_characters():
     assert apply(mask_personal_numbers, ["（주）한국　１２３"]) == ["（주）한국　１２３"]
+
+
+def test_a_log_record_is_masked_with_its_arguments_and_left_alone_without_digits():
+    import logging
+
+    from pledgeflow.privacy import mask_log_record
+
+    record = logging.LogRecord("t", logging.INFO, __file__, 1, "file %s has %d rows", ("홍길동_900101-1234567.csv", 3), None)
+    masked = mask_log_record(record)
+    assert masked.getMessage() == f"file 홍길동_{RESIDENT_MASK}.csv has 3 rows" and masked.args is None
+    plain = logging.LogRecord("t", logging.INFO, __file__, 1, "read %s", ("a.csv",), None)
+    assert mask_log_record(plain).args == ("a.csv",)  # nothing to mask: the record is not rewritten
+
+
+def test_log_masking_covers_every_logger_of_the_process_once(caplog):
+    import logging
+
+    from pledgeflow.privacy import install_log_masking
+
+    original = logging.getLogRecordFactory()
+    try:
+        install_log_masking()
+        installed = logging.getLogRecordFactory()
+        install_log_masking()  # a second install wraps nothing again
+        assert logging.getLogRecordFactory() is installed is not original
+        with caplog.at_level(logging.INFO, logger="prefect.task_runs"):
+            logging.getLogger("prefect.task_runs").info("call %s", "010-1234-5678")
+        assert caplog.records[-1].getMessage() == f"call {PHONE_MASK}"
+        assert "010-1234-5678" not in caplog.text
+        made = installed("n", logging.INFO, __file__, 1, "no digits", (), None, func="read_delivery", sinfo="stack")
+        assert (made.funcName, made.stack_info) == ("read_delivery", "stack")  # a factory's keywords reach the record
+    finally:
+        logging.setLogRecordFactory(original)

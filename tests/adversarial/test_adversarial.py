@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -161,11 +162,17 @@ def test_register_case_is_kept_and_flagged(case, hostile):
 # ---- states: each case in a project of its own ----------------------------------------------------------
 
 
-@pytest.fixture
-def published(tmp_path):
-    root = copy_project(tmp_path / "project")
+@pytest.fixture(scope="module")
+def published_once(tmp_path_factory):
+    root = copy_project(tmp_path_factory.mktemp("published") / "project")
     publish_project(root)
     return root
+
+
+@pytest.fixture
+def published(tmp_path, published_once):
+    """A project published once, copied for each test (its `current` link is relative and survives the copy)."""
+    return Path(shutil.copytree(published_once, tmp_path / "project", symlinks=True))
 
 
 def test_a_version_on_disk_missing_from_the_history_does_not_block_the_next_run(published):
@@ -339,9 +346,11 @@ def test_cli_run_on_hostile_deliveries_publishes_without_traceback_or_leak(tmp_p
 
 
 @pytest.mark.slow
-def test_cli_run_blocked_by_an_unreadable_register_exits_3_without_traceback(tmp_path):
+def test_cli_run_blocked_by_an_unreadable_register_exits_3_without_traceback(tmp_path, prefect_server):
+    from prefect.settings import PREFECT_API_URL
+
     root = copy_project(tmp_path / "project")
     (root / "raw" / "reported" / "targets.csv").write_text("아무것도,없음\n1,2\n", encoding="utf-8")
-    done = cli("run", "--root", str(root), env={"PREFECT_HOME": str(tmp_path / "prefect")})
+    done = cli("run", "--root", str(root), env={"PREFECT_API_URL": PREFECT_API_URL.value()})  # the session's server
     assert done.returncode == 3, (done.stdout + done.stderr)[-3000:]
     assert "Traceback" not in done.stdout + done.stderr
