@@ -37,4 +37,4 @@ test-tools:
 
 test: install test-tools
 	@echo "make: running the test suite (pytest) …"
-	$(UV) run pytest
+	$(UV) run pytest -n 2
