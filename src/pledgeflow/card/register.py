@@ -98,11 +98,10 @@ def load_report(project: Project, reported_dir: Path | None = None) -> Report:
     cards = card_folders(reported_dir)
     if not cards:
         raise ReportError(f"{reported_dir.name}/{INDEX_FILE}", "보고 대장 파일이 없습니다.", "The register file is missing.")
-    loaded = [read_card(project, folder, reported_dir).items() for folder in cards]
+    loaded = [read_card(project, folder, reported_dir) for folder in cards]
     # the cards are stacked raw and typed once per table: each typing step costs the same for 1 card or 250
-    stacked = {name: pl.concat([frame.with_columns(pl.lit(n, pl.Int32).alias(CARD_ORDER)) for n, frames in enumerate(loaded)
-                                for table, frame in frames if table == name], how="diagonal_relaxed")
-               for name in ("tables", *TABLES)}
+    stacked = {name: pl.concat([frames[name].with_columns(pl.lit(n, pl.Int32).alias(CARD_ORDER))
+                                for n, frames in enumerate(loaded)], how="diagonal_relaxed") for name in ("tables", *TABLES)}
     typed = {name: (TYPERS[name](frame, project.catalog) if name in TYPERS else frame)
              .sort(CARD_ORDER, "source_row").drop(CARD_ORDER) for name, frame in stacked.items()}
     # one validation per table over every card (the contracts' keys start with pledge_id)
