@@ -33,13 +33,15 @@ class ReportPages:
 
 
 def build_report(version_dir: Path, out_dir: Path, pledge: str | None = None, pdf: bool = False,
-                 status_rule: Path | None = None, chart_cache: Path | None = None) -> ReportPages:
+                 status_rule: Path | None = None, chart_cache: Path | None = None,
+                 chart_workers: int | None = None) -> ReportPages:
     """Write the report of the curated version at `version_dir` into `out_dir`.
 
     `pledge` limits the pledge pages to that pledge id (the overview always lists every pledge);
     `pdf` also prints each pledge page to PDF with headless Chromium. `status_rule` defaults to
     `schemas/report/status_rule.yaml` of the project that holds `version_dir`. `chart_cache` keeps the
-    rendered charts between builds (a full build drops the ones it no longer shows).
+    rendered charts between builds (a full build drops the ones it no longer shows); `chart_workers` caps the
+    processes that draw them (default: up to 4, one per core).
     """
     version_dir, out_dir = Path(version_dir), Path(out_dir)
     rule_path = status_rule or find_rule_file(version_dir)
@@ -53,7 +55,7 @@ def build_report(version_dir: Path, out_dir: Path, pledge: str | None = None, pd
         if pledge is not None and pledge not in {p["pledge_id"] for p in overview}:
             raise VersionError(f"pledge {pledge!r} is not in version {info.version}")
         chosen = [p for p in overview if pledge in (None, p["pledge_id"])]
-        renderer = ChartRenderer(chart_cache)
+        renderer = ChartRenderer(chart_cache, workers=chart_workers)
         details = [collect_pledge(connection, entry, renderer) for entry in chosen]
     finally:
         connection.close()

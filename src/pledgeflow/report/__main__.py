@@ -1,4 +1,4 @@
-"""`python -m pledgeflow.report VERSION_DIR OUT_DIR --status-rule FILE [--chart-cache DIR]`: one report build.
+"""`python -m pledgeflow.report VERSION_DIR OUT_DIR --status-rule FILE [--chart-cache DIR] [--chart-workers N]`: a build.
 
 The nightly run starts this as a child process (see `apart.py`); people use `pledgeflow report`.
 """
@@ -17,8 +17,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--status-rule", type=Path, required=True)
     parser.add_argument("--chart-cache", type=Path)
+    parser.add_argument("--chart-workers", type=int)
     args = parser.parse_args(argv)
-    build_report(args.version_dir, args.out_dir, status_rule=args.status_rule, chart_cache=args.chart_cache)
+    build_report(args.version_dir, args.out_dir, status_rule=args.status_rule, chart_cache=args.chart_cache,
+                 chart_workers=args.chart_workers)
     return 0
 
 

@@ -27,8 +27,11 @@ class ReportBuildError(PledgeflowError):
 class ReportBuild:
     """A report being built by a child interpreter: start it, do other work, then `wait()` (or `cancel()`)."""
 
-    def __init__(self, version_dir: Path, out_dir: Path, status_rule: Path, chart_cache: Path | None = None) -> None:
-        command = [sys.executable, "-m", "pledgeflow.report", str(version_dir), str(out_dir), "--status-rule", str(status_rule)]
+    def __init__(self, version_dir: Path, out_dir: Path, status_rule: Path, chart_cache: Path | None = None,
+                 chart_workers: int = 1) -> None:
+        # one drawing process by default: this child is already the run's second busy process on a small machine
+        command = [sys.executable, "-m", "pledgeflow.report", str(version_dir), str(out_dir), "--status-rule", str(status_rule),
+                   "--chart-workers", str(chart_workers)]
         if chart_cache is not None:
             command += ["--chart-cache", str(chart_cache)]
         package_root = str(Path(__file__).resolve().parents[2])  # the child imports this very copy of pledgeflow
