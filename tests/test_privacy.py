@@ -157,8 +157,8 @@ def test_log_masking_covers_every_logger_of_the_process_once(caplog):
         installed = logging.getLogRecordFactory()
         install_log_masking()  # a second install wraps nothing again
         assert logging.getLogRecordFactory() is installed is not original
-        with caplog.at_level(logging.INFO, logger="prefect.task_runs"):
-            logging.getLogger("prefect.task_runs").info("call %s", "010-1234-5678")
+        with caplog.at_level(logging.INFO, logger="pledgeflow.masking_test"):
+            logging.getLogger("pledgeflow.masking_test").info("call %s", "010-1234-5678")
         assert caplog.records[-1].getMessage() == f"call {PHONE_MASK}"
         assert "010-1234-5678" not in caplog.text
         made = installed("n", logging.INFO, __file__, 1, "no digits", (), None, func="read_delivery", sinfo="stack")
