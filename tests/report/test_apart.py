@@ -1,17 +1,17 @@
-"""build_report_apart: the nightly run's report, built in a child interpreter, equals the in-process build."""
+"""ReportBuild: the nightly run's report, built in a child interpreter, equals the in-process build."""
 
 from __future__ import annotations
 
 import pytest
 
 from pledgeflow.report import build_report
-from pledgeflow.report.apart import ReportBuildError, build_report_apart
+from pledgeflow.report.apart import ReportBuild, ReportBuildError
 from tests.report.conftest import RULE
 
 
 def test_the_child_writes_the_pages_the_library_writes(tiny_version, tmp_path):
     here = build_report(tiny_version, tmp_path / "here", status_rule=RULE)
-    build_report_apart(tiny_version, tmp_path / "apart", RULE, chart_cache=tmp_path / "charts")
+    ReportBuild(tiny_version, tmp_path / "apart", RULE, chart_cache=tmp_path / "charts").wait()
     for page in [here.index, *here.pledges.values()]:
         assert (tmp_path / "apart" / page.name).read_bytes() == page.read_bytes(), page.name
     assert list((tmp_path / "charts").glob("*.svg"))
@@ -19,5 +19,11 @@ def test_the_child_writes_the_pages_the_library_writes(tiny_version, tmp_path):
 
 def test_a_failing_child_is_an_error_naming_what_failed(tmp_path):
     with pytest.raises(ReportBuildError, match="could not be built: .*VersionError|could not be built: .*not"):
-        build_report_apart(tmp_path / "no-such-version", tmp_path / "out", RULE)
+        ReportBuild(tmp_path / "no-such-version", tmp_path / "out", RULE).wait()
     assert not (tmp_path / "out" / "index.html").exists()
+
+
+def test_a_cancelled_build_stops_its_child(tiny_version, tmp_path):
+    build = ReportBuild(tiny_version, tmp_path / "out", RULE)
+    build.cancel()  # what the run does when the review pack beside it fails
+    assert build.process.returncode is not None and build.stderr.closed

@@ -16,7 +16,7 @@ from pathlib import Path
 from pledgeflow.report.charts import ChartRenderer
 from pledgeflow.report.data import VersionError, open_version, read_version_info
 from pledgeflow.report.formats import format_date
-from pledgeflow.report.pages import collect_overview, collect_pledge, page_slug
+from pledgeflow.report.pages import collect_overview, collect_pledge, collect_printed, page_slug
 from pledgeflow.report.render import render_page
 from pledgeflow.report.status import find_rule_file, load_status_rule
 
@@ -56,7 +56,8 @@ def build_report(version_dir: Path, out_dir: Path, pledge: str | None = None, pd
             raise VersionError(f"pledge {pledge!r} is not in version {info.version}")
         chosen = [p for p in overview if pledge in (None, p["pledge_id"])]
         renderer = ChartRenderer(chart_cache, workers=chart_workers)
-        details = [collect_pledge(connection, entry, renderer) for entry in chosen]
+        printed = collect_printed(connection)
+        details = [collect_pledge(connection, entry, printed, renderer) for entry in chosen]
     finally:
         connection.close()
     renderer.draw_pending()  # every new chart at once, before any page is written

@@ -37,7 +37,7 @@ class ReportBuild:
         package_root = str(Path(__file__).resolve().parents[2])  # the child imports this very copy of pledgeflow
         env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
         self.stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # a file, not a pipe: a chatty child never blocks
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=self.stderr, env=env, text=True)
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=self.stderr, env=env)
 
     def wait(self, timeout: float = TIMEOUT_S) -> None:
         """Block until the pages are written; raises ReportBuildError (masked) if the child failed or hung."""
@@ -59,7 +59,3 @@ class ReportBuild:
             self.process.wait()
         self.stderr.close()
 
-
-def build_report_apart(version_dir: Path, out_dir: Path, status_rule: Path, chart_cache: Path | None = None) -> None:
-    """`build_report(version_dir, out_dir, status_rule=..., chart_cache=...)` in a child interpreter."""
-    ReportBuild(version_dir, out_dir, status_rule, chart_cache).wait()

@@ -13,6 +13,7 @@ the spec's hash (and vl-convert's version): a nightly run re-draws only the char
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import multiprocessing
 import os
@@ -52,7 +53,7 @@ class ChartRenderer:
 
     def __init__(self, cache_dir: Path | None = None, workers: int | None = None) -> None:
         self.cache_dir = cache_dir
-        self.workers = workers if workers is not None else min(4, len(os.sched_getaffinity(0)))
+        self.workers = workers if workers is not None else min(4, os.cpu_count() or 1)
         self.used: set[str] = set()
         self.pending: dict[str, dict] = {}
         self.drawn: dict[str, str] = {}
@@ -111,12 +112,13 @@ def convert_specs(specs: list[dict], workers: int) -> list[str]:
     """vl-convert over `specs`, in order. It holds the GIL and draws one chart in 0.1-0.3 s, so many charts are
     shared among worker processes (not possible inside a daemonic process, such as a Dask worker)."""
     if workers < 2 or len(specs) < MIN_PARALLEL or multiprocessing.current_process().daemon:
-        return [vl_convert.vegalite_to_svg(spec) for spec in specs]
+        return [convert_spec(spec) for spec in specs]
     with multiprocessing.get_context("spawn").Pool(min(workers, len(specs))) as pool:
         return pool.map(convert_spec, specs, chunksize=1)
 
 
 def convert_spec(spec: dict) -> str:
+    """One chart (a module-level function: worker processes receive it by name)."""
     return vl_convert.vegalite_to_svg(spec)
 
 
@@ -128,13 +130,9 @@ def label_svg(svg: str, chart_id: str, title: str, description: str) -> str:
     svg = re.sub(r"(\d\.\d{2})\d+", r"\1", svg)
     head = (f'<svg role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" id="{chart_id}" '
             'style="max-width:100%;height:auto" ')
-    body = f'<title id="{chart_id}-title">{escape_text(title)}</title><desc id="{chart_id}-desc">{escape_text(description)}</desc>'
+    body = f'<title id="{chart_id}-title">{html.escape(title, quote=False)}</title><desc id="{chart_id}-desc">{html.escape(description, quote=False)}</desc>'
     svg = svg.replace("<svg ", head, 1)
     return svg.replace(">", ">" + body, 1)
-
-
-def escape_text(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def draw_target_actual(renderer: ChartRenderer, rows: list[dict], chart_id: str, title: str, unit: str,

@@ -51,11 +51,12 @@ def collect_overview(connection: duckdb.DuckDBPyConnection, rule: StatusRule) ->
         pid = pledge["pledge_id"]
         mine = [r for r in progress if r["pledge_id"] == pid]
         totals, verdict, subprojects = judge_pledge(mine, pledge["implementation_stage_ko"], rule)
+        own_findings = [f for f in findings if f["pledge_id"] == pid]
+        own_holdbacks = [h for h in holdbacks if h["pledge_id"] == pid]
         entries.append(pledge | {
             "progress": totals, "verdict": verdict, "subprojects": subprojects,
-            "budget": budget.get(pid),
-            "open_findings": sum(1 for f in findings if f["pledge_id"] == pid),
-            "held_back": sum(h["held_back_records"] for h in holdbacks if h["pledge_id"] == pid),
+            "budget": budget.get(pid), "findings": own_findings, "holdbacks": own_holdbacks,  # the pledge page's too
+            "open_findings": len(own_findings), "held_back": sum(h["held_back_records"] for h in own_holdbacks),
         })
     return entries, sum(1 for f in findings if f["pledge_id"] is None)
 
@@ -90,12 +91,13 @@ def collect_budget(connection: duckdb.DuckDBPyConnection, pledge_id: str, chart_
             "checks": checks, "failed_checks": [c for c in checks if not c["adds_up"]], "chart": chart}
 
 
-def collect_pledge(connection: duckdb.DuckDBPyConnection, overview: dict, renderer: ChartRenderer) -> dict:
-    """Everything one pledge page shows."""
+def collect_pledge(connection: duckdb.DuckDBPyConnection, overview: dict, printed: dict[str, dict],
+                   renderer: ChartRenderer) -> dict:
+    """Everything one pledge page shows; `overview` is its entry of `collect_overview` (with its findings and
+    holdbacks), `printed` the card's printed totals by "sub-project/indicator" (`collect_printed`)."""
     pid = overview["pledge_id"]
     slug = page_slug(pid)
     groups = collect_periods(run_query(connection, "indicators", pledge=pid))
-    printed = {f"{r['subproject_id']}/{r['indicator_id']}": r for r in run_query(connection, "printed_totals")}
     subprojects = []
     for entry in overview["subprojects"]:
         rows = groups.get(f"{entry['subproject_id']}/{entry['indicator_id']}", [])
@@ -104,16 +106,18 @@ def collect_pledge(connection: duckdb.DuckDBPyConnection, overview: dict, render
                                    entry["unit"] or "", overview["as_of_date"])
         subprojects.append(entry | {"rows": rows, "chart": chart,
                                     "printed": printed.get(f"{entry['subproject_id']}/{entry['indicator_id']}")})
-    holdbacks = [h for h in run_query(connection, "holdbacks") if h["pledge_id"] == pid]
     return overview | {
         "slug": slug,
         "attributes": group_attributes(run_query(connection, "attributes", pledge=pid)),
         "subproject_pages": subprojects,
         "budget_view": collect_budget(connection, pid, f"chart-{slug}-budget", renderer),
         "activities": run_query(connection, "activities", pledge=pid),
-        "findings": [f for f in run_query(connection, "findings") if f["pledge_id"] == pid],
-        "holdbacks": holdbacks,
     }
+
+
+def collect_printed(connection: duckdb.DuckDBPyConnection) -> dict[str, dict]:
+    """The cards' printed totals by "sub-project/indicator", read once for every page."""
+    return {f"{r['subproject_id']}/{r['indicator_id']}": r for r in run_query(connection, "printed_totals")}
 
 
 def group_attributes(rows: list[dict]) -> list[dict]:
