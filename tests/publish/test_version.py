@@ -12,7 +12,6 @@ import polars as pl
 import pytest
 
 from pledgeflow.publish import staging
-from pledgeflow.publish import version as publish
 from pledgeflow.contracts import conform
 from tests.conftest import CURATED
 from pledgeflow.errors import BlockedByAudit, PublishError
