@@ -13,6 +13,7 @@ from pledgeflow.privacy import (
     RESIDENT_MASK,
     contains_personal_number,
     keyed_digest,
+    mask_columns,
     mask_personal_numbers,
     mask_text,
     pseudonymise,
@@ -97,6 +98,35 @@ def test_business_numbers_dates_and_counts_are_not_masked(text):
 def test_masking_keeps_nulls_and_contains_is_false_for_null():
     assert apply(mask_personal_numbers, [None]) == [None]
     assert apply(contains_personal_number, [None]) == [False]
+
+
+def test_masking_runs_no_python_inside_polars():
+    # a Python callback that ran a polars query inside polars' thread pool deadlocked the 10M nightly run
+    # (masking in the review pack's thread while the audit converted a table with to_pandas)
+    assert "python_udf" not in str(mask_personal_numbers(pl.col("v")))
+
+
+MIXED = ["상담 후 채용", None, "연락처 010-1234-5678", "", "주민 800101-1234567 / 02-123-4567", "비고 없음",
+         "８５０１１５－２３４５６７８", "사업자 123-45-67890"]
+MIXED_MASKED = ["상담 후 채용", None, f"연락처 {PHONE_MASK}", "", f"주민 {RESIDENT_MASK} / {PHONE_MASK}", "비고 없음",
+                RESIDENT_MASK, "사업자 123-45-67890"]
+
+
+@pytest.mark.parametrize("engine", ["in-memory", "streaming"])
+def test_masking_puts_each_masked_cell_back_in_its_row_in_every_engine(engine):
+    frame = pl.LazyFrame({"v": MIXED * 3}, schema={"v": pl.String})
+    assert frame.select(mask_personal_numbers(pl.col("v"))).collect(engine=engine)["v"].to_list() == MIXED_MASKED * 3
+    assert apply(mask_personal_numbers, MIXED) == MIXED_MASKED  # eager too
+    grouped = pl.DataFrame({"g": [1, 2] * 4, "v": MIXED}).group_by("g", maintain_order=True).agg(mask_personal_numbers(pl.col("v")))
+    assert grouped["v"].to_list() == [MIXED_MASKED[0::2], MIXED_MASKED[1::2]]
+
+
+def test_mask_columns_masks_the_chosen_columns_only():
+    frame = pl.DataFrame({"a": MIXED, "b": MIXED, "n": range(len(MIXED))})
+    masked = mask_columns(frame, pl.col("a"))
+    assert masked["a"].to_list() == MIXED_MASKED
+    assert masked.drop("a").equals(frame.drop("a"))
+    assert mask_columns(frame, pl.col([])).equals(frame)
 
 
 def test_mask_text_masks_one_string():

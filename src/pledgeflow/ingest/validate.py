@@ -21,7 +21,7 @@ from pledgeflow.catalog import ID_COLUMNS, Catalog, Descriptor, normalise_label_
 from pledgeflow.contracts import FAILURE_SCHEMA, ROW, record_id, record_key
 from pledgeflow.ingest.ranges import name_ranges
 from pledgeflow.ingest.guard import echo_extra_fields, extra_field_failures
-from pledgeflow.privacy import contains_personal_number, keyed_digest, mask_personal_numbers, pseudonymise
+from pledgeflow.privacy import contains_personal_number, keyed_digest, mask_columns, mask_personal_numbers, pseudonymise
 
 if TYPE_CHECKING:
     import pandera.polars as pa
@@ -285,4 +285,4 @@ def mask_text_columns(typed: pl.DataFrame, descriptor: Descriptor) -> pl.DataFra
         return typed
     looked = typed.lazy().select(contains_personal_number(pl.col(name).unique()).any() for name in text)
     found = looked.collect(engine=ENGINE).row(0, named=True)
-    return typed.with_columns(mask_personal_numbers(pl.col(name)).alias(name) for name in text if found[name])
+    return mask_columns(typed, pl.col(name for name in text if found[name]))

@@ -25,7 +25,7 @@ import polars as pl
 
 from pledgeflow.catalog import Catalog, Descriptor, pseudonym_column
 from pledgeflow.contracts import conform
-from pledgeflow.privacy import mask_personal_numbers
+from pledgeflow.privacy import mask_columns
 from pledgeflow.steward.howto import HOWTO_HEADERS, howto_frame
 from pledgeflow.steward.review_html import KEY_COLUMNS, LIST_SEPARATOR, STATES, Table, write_html
 from pledgeflow.steward.review_xlsx import sheet_name, write_workbook
@@ -53,7 +53,7 @@ LABELS = {  # column -> (Korean, English) header
 
 def make_export_safe(frame: pl.DataFrame) -> pl.DataFrame:
     """Mask personal numbers in every String column (formulas are kept from running by the cell format)."""
-    return frame.with_columns(mask_personal_numbers(pl.col(pl.String)).name.keep())
+    return mask_columns(frame, pl.col(pl.String))
 
 
 def strip_column_prefix(expr: pl.Expr) -> pl.Expr:
