@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from pledgeflow.report import build_report
@@ -27,3 +30,25 @@ def test_a_cancelled_build_stops_its_child(tiny_version, tmp_path):
     build = ReportBuild(tiny_version, tmp_path / "out", RULE)
     build.cancel()  # what the run does when the review pack beside it fails
     assert build.process.returncode is not None and build.stderr.closed
+
+
+PARENT = """
+import sys, time
+from pathlib import Path
+from pledgeflow.report.apart import ReportBuild
+build = ReportBuild(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]))
+print(build.process.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_the_child_stops_when_the_run_that_started_it_is_killed(tiny_version, tmp_path):
+    psutil = pytest.importorskip("psutil")
+    run = subprocess.Popen([sys.executable, "-c", PARENT, str(tiny_version), str(tmp_path / "out"), str(RULE)],
+                           stdout=subprocess.PIPE, text=True)
+    child = psutil.Process(int(run.stdout.readline()))
+    assert child.is_running()  # still importing: a build takes seconds
+    run.kill()  # SIGKILL: the run gets no chance to cancel its child
+    run.wait()
+    child.wait(timeout=30)  # psutil.TimeoutExpired if the child outlives its run
+    assert not (tmp_path / "out" / "index.html").exists()

@@ -31,18 +31,20 @@ class ReportBuild:
                  chart_workers: int = 1) -> None:
         # one drawing process by default: this child is already the run's second busy process on a small machine
         command = [sys.executable, "-m", "pledgeflow.report", str(version_dir), str(out_dir), "--status-rule", str(status_rule),
-                   "--chart-workers", str(chart_workers)]
+                   "--chart-workers", str(chart_workers), "--exit-with-parent"]
         if chart_cache is not None:
             command += ["--chart-cache", str(chart_cache)]
         package_root = str(Path(__file__).resolve().parents[2])  # the child imports this very copy of pledgeflow
         env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
         self.stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # a file, not a pipe: a chatty child never blocks
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=self.stderr, env=env)
+        # the child watches its stdin: if this process dies (killed mid-run), the pipe closes and the child stops too
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.stderr, env=env)
 
     def wait(self, timeout: float = TIMEOUT_S) -> None:
         """Block until the pages are written; raises ReportBuildError (masked) if the child failed or hung."""
         try:
             code = self.process.wait(timeout=timeout)
+            self.process.stdin.close()
         except subprocess.TimeoutExpired:
             self.cancel()
             raise ReportBuildError(f"the pledge report took more than {timeout:.0f} s to build and was stopped") from None
@@ -57,5 +59,6 @@ class ReportBuild:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        self.process.stdin.close()
         self.stderr.close()
 
