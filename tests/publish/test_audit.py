@@ -13,9 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pledgeflow.publish import audit, audit_checks
-
-from pledgeflow.publish import staging
+from pledgeflow.publish import audit, audit_checks, staging
 from pledgeflow.publish import version as publish
 from pledgeflow.errors import BlockedByAudit
 from pledgeflow.publish.audit import audit_version

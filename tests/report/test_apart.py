@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import psutil
 import pytest
 
 from pledgeflow.report import build_report
@@ -43,7 +44,6 @@ time.sleep(600)
 
 
 def test_the_child_stops_when_the_run_that_started_it_is_killed(tiny_version, tmp_path):
-    psutil = pytest.importorskip("psutil")
     run = subprocess.Popen([sys.executable, "-c", PARENT, str(tiny_version), str(tmp_path / "out"), str(RULE)],
                            stdout=subprocess.PIPE, text=True)
     child = psutil.Process(int(run.stdout.readline()))

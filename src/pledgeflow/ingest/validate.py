@@ -280,7 +280,7 @@ def mask_text_columns(typed: pl.DataFrame, descriptor: Descriptor) -> pl.DataFra
     whichever column it was typed into. Pseudonyms and digests are hex and never match."""
     keep = {"source_file", "row_digest", *(pseudonym_column(c.name) for c in descriptor.columns if c.personal == "pseudonymise")}
     text = [name for name, dtype in typed.schema.items() if dtype == pl.String and name not in keep]
-    # masking rewrites every cell (two regex replacements): first find the columns with anything to mask
+    # masking runs its detection over every cell: over the distinct cells first, to skip columns with nothing to mask
     if not text:
         return typed
     looked = typed.lazy().select(contains_personal_number(pl.col(name).unique()).any() for name in text)

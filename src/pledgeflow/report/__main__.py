@@ -37,7 +37,7 @@ def exit_when_stdin_closes() -> None:
     # os.read, not sys.stdin: a daemon thread blocked in a buffered read makes the interpreter's exit fatal
     while os.read(sys.stdin.fileno(), 65536):
         pass
-    os._exit(3)
+    os._exit(1)  # nobody waits for this status: the parent is gone (3 would read as "blocked by data")
 
 
 if __name__ == "__main__":
