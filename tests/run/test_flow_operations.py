@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import polars as pl
+import psutil
 import pytest
 
 from pledgeflow.ingest import deliver as ingest
@@ -72,6 +73,7 @@ def test_a_new_delivery_alone_is_read_and_the_output_equals_a_full_run(project, 
 
 def test_a_breached_threshold_blocks_publish_and_keeps_the_previous_version(project, prefect_server):
     assert nightly_state(project).is_completed()
+    assert audit_workers() == []  # the published run's worker audited and exited
     before = table_bytes(project)
     descriptor = project / "schemas/datasets/placements.yaml"
     descriptor.write_text(descriptor.read_text(encoding="utf-8").replace("max_quarantined_pct: 10", "max_quarantined_pct: 1"),
@@ -83,6 +85,19 @@ def test_a_breached_threshold_blocks_publish_and_keeps_the_previous_version(proj
     assert table_bytes(project) == before and os.readlink(project / "curated/current").endswith("v000001")
     runs = pl.read_parquet(project / "state/runs.parquet")
     assert runs["status"].to_list() == ["completed_with_warnings", "blocked"]
+    assert audit_workers() == []  # the worker started before settling was stopped with the blocked run
+
+
+def audit_workers() -> list[psutil.Process]:
+    """This process's audit worker children still alive (the run starts one before settling)."""
+    alive = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "pledgeflow.publish.audit_apart" in " ".join(child.cmdline()) and child.status() != psutil.STATUS_ZOMBIE:
+                alive.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return alive
 
 
 def test_an_unreadable_file_is_a_file_level_failure_not_a_crash(project, prefect_server):

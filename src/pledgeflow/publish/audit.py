@@ -9,16 +9,14 @@ to be 0 (or at most 0).
 Data Docs are built into `<version>/data_docs` and made offline-safe by `pledgeflow.publish.data_docs`
 (external references removed, our own static index instead of GX's JavaScript one).
 
-great_expectations costs 5-7 s to import: it is imported inside `run_suites` and `context_config` only,
-so commands that merely import this module (validate, failures, review) never pay for it. A run can
-hide part of that cost with `preload_great_expectations()`, which imports it in a background thread
-while polars settles and counts (the nightly flow starts it once the thresholds have passed).
+great_expectations costs 5-8 s to import: it is imported inside `run_suites` and `context_config` only,
+so commands that merely import this module (validate, failures, review) never pay for it. The nightly run
+audits in a child interpreter that imports it while the run settles and counts (`audit_apart.AuditWorker`).
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -33,8 +31,6 @@ SEVERITIES = ("critical", "warning")
 DOCS_DIR = "data_docs"
 AUDIT_FILE = "audit.json"
 _PARTIAL_VALUES = 20
-_PRELOAD: list[threading.Thread] = []
-_PRELOAD_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -133,23 +129,9 @@ def coverage_outcomes(tables: dict[str, pl.DataFrame], suites: dict[str, dict]) 
 # ---- running the suites -------------------------------------------------------------------------------
 
 
-def preload_great_expectations() -> threading.Thread:
-    """Start importing Great Expectations in a background thread (once); `run_suites` waits for it.
-
-    Not a daemon: a run that ends early (blocked) waits for the import to finish rather than tearing the
-    interpreter down under a half-imported C extension.
-
-    Start it before other imports of the publish step: a failed import here is simply retried by
-    `run_suites`, which then raises as usual.
-    """
-    with _PRELOAD_LOCK:
-        if not _PRELOAD:
-            _PRELOAD.append(threading.Thread(target=import_great_expectations, name="preload-gx"))
-            _PRELOAD[0].start()
-    return _PRELOAD[0]
-
-
 def import_great_expectations() -> None:
+    """Import what an audit needs now (an audit worker warming up, the benchmark's fixed costs); errors wait for
+    `run_suites`, which imports again and raises as usual."""
     try:
         import great_expectations  # noqa: F401
         from great_expectations.core.run_identifier import RunIdentifier  # noqa: F401
@@ -160,8 +142,6 @@ def import_great_expectations() -> None:
 
 def run_suites(tables: dict[str, pl.DataFrame], suites: dict[str, dict], docs_dir: Path, run_name: str) -> list[Outcome]:
     """Validate each table (as pandas) against its suite in an ephemeral GX context; build Data Docs."""
-    for thread in _PRELOAD:
-        thread.join()
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
 

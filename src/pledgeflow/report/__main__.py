@@ -7,11 +7,9 @@ The nightly run starts this as a child process (see `apart.py`) with `--exit-wit
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-import threading
 from pathlib import Path
 
+from pledgeflow.children import exit_with_parent
 from pledgeflow.report import build_report
 
 
@@ -26,18 +24,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="stop when stdin closes (the parent that holds its other end has exited or was killed)")
     args = parser.parse_args(argv)
     if args.exit_with_parent:
-        threading.Thread(target=exit_when_stdin_closes, daemon=True).start()
+        exit_with_parent()
     build_report(args.version_dir, args.out_dir, status_rule=args.status_rule, chart_cache=args.chart_cache,
                  chart_workers=args.chart_workers)
     return 0
-
-
-def exit_when_stdin_closes() -> None:
-    # a killed run cannot stop its child; the closed pipe tells it. os._exit: the main thread is busy drawing.
-    # os.read, not sys.stdin: a daemon thread blocked in a buffered read makes the interpreter's exit fatal
-    while os.read(sys.stdin.fileno(), 65536):
-        pass
-    os._exit(1)  # nobody waits for this status: the parent is gone (3 would read as "blocked by data")
 
 
 if __name__ == "__main__":

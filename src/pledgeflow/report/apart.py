@@ -1,19 +1,17 @@
-"""Build the pledge report in a process of its own, beside the audit.
+"""Build the pledge report in a process of its own, beside the review pack and the audit.
 
 vl-convert (the chart renderer) holds the GIL while it draws, so in the run's own process the report's
-charts and Great Expectations' audit would take turns on one core. A child interpreter (`python -m
-pledgeflow.report`) draws on the other core instead. `subprocess`, not `multiprocessing`: a Dask worker is a
-daemonic process and may not start multiprocessing children.
+charts would take turns with the review pack on one core. A child interpreter (`python -m pledgeflow.report`,
+see `pledgeflow.children`) draws on the other cores instead.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
+from pledgeflow.children import child_command, child_env
 from pledgeflow.errors import PledgeflowError
 from pledgeflow.privacy import mask_text
 
@@ -28,17 +26,19 @@ class ReportBuild:
     """A report being built by a child interpreter: start it, do other work, then `wait()` (or `cancel()`)."""
 
     def __init__(self, version_dir: Path, out_dir: Path, status_rule: Path, chart_cache: Path | None = None,
-                 chart_workers: int = 1) -> None:
-        # one drawing process by default: this child is already the run's second busy process on a small machine
-        command = [sys.executable, "-m", "pledgeflow.report", str(version_dir), str(out_dir), "--status-rule", str(status_rule),
-                   "--chart-workers", str(chart_workers), "--exit-with-parent"]
+                 chart_workers: int | None = None) -> None:
+        # the charts are drawn last, when the review pack and the audit beside this child are done: by default they
+        # are shared among one drawing process per core (`ChartRenderer`), not left to one core while the others idle
+        command = child_command("pledgeflow.report", str(version_dir), str(out_dir), "--status-rule", str(status_rule),
+                                "--exit-with-parent")
+        if chart_workers is not None:
+            command += ["--chart-workers", str(chart_workers)]
         if chart_cache is not None:
             command += ["--chart-cache", str(chart_cache)]
-        package_root = str(Path(__file__).resolve().parents[2])  # the child imports this very copy of pledgeflow
-        env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
         self.stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # a file, not a pipe: a chatty child never blocks
         # the child watches its stdin: if this process dies (killed mid-run), the pipe closes and the child stops too
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.stderr, env=env)
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.stderr,
+                                        env=child_env())
 
     def wait(self, timeout: float = TIMEOUT_S) -> None:
         """Block until the pages are written; raises ReportBuildError (masked) if the child failed or hung."""

@@ -33,6 +33,7 @@ from pledgeflow.ingest import cache
 from pledgeflow.ingest.shape_report import WARNING, shape_lines
 from pledgeflow.privacy import install_log_masking
 from pledgeflow.project import Project
+from pledgeflow.publish.audit_apart import AuditWorker
 from pledgeflow.run import artifacts, bookkeeping
 from pledgeflow.run.batches import batch_deliveries
 from pledgeflow.run.lock import run_lock
@@ -138,8 +139,8 @@ def compile_run_tables(run, project, settled, indicators, reconciliation, report
 
 
 @io_step(task_run_name="publish {run.version}")
-def publish(run, project, tables, manifest, settled):
-    result = publish_tables(run, project, tables, manifest, settled)  # raises BlockedByAudit on a failed audit
+def publish(run, project, tables, manifest, settled, auditor=None):
+    result = publish_tables(run, project, tables, manifest, settled, auditor)  # raises BlockedByAudit on a failed audit
     get_run_logger().info("Published %s at %s.", result.version, result.path)
     return result
 
@@ -212,7 +213,7 @@ def finished_state(summary: dict, logger) -> State:
 
 def run_once(project: Project, full: bool) -> dict:
     """One run under the lock: every step, with the run recorded in the history whatever happens."""
-    run, clock = bookkeeping.start_run(project), StepClock()
+    run, clock, auditor = bookkeeping.start_run(project), StepClock(), None
     try:
         with clock.step("discover"):
             deliveries, skipped = discover(project)
@@ -225,11 +226,8 @@ def run_once(project: Project, full: bool) -> dict:
             wait(futures)
             ingested = [*unchanged.values(), *(pair for f in futures for pair in f.result())]  # raises if a task failed
         with clock.step("settle"):
+            auditor = start_auditor()  # imports Great Expectations on a core that settling and counting leave idle
             settled = settle_records([result for result, _ in ingested], project, run)
-        if isinstance(FlowRunContext.get().task_runner, ThreadPoolTaskRunner):  # else publish runs elsewhere
-            from pledgeflow.publish.audit import preload_great_expectations
-
-            preload_great_expectations()  # counting and reconciling are polars work: they leave the GIL to the import
         with clock.step("aggregate"):
             report = load_report(project)
             indicators = count_indicators(settled, report, project)
@@ -239,14 +237,24 @@ def run_once(project: Project, full: bool) -> dict:
             tables = compile_run_tables(run, project, settled, indicators, reconciliation, report, clock.seconds,
                                         len(unchanged))
             manifest = bookkeeping.make_manifest(run, deliveries, settled, "published", sorted(unchanged), skipped)
-            published = publish(run, project, tables, manifest, settled)
+            published = publish(run, project, tables, manifest, settled, auditor)
         prune_cache(project, [key for _, key in ingested])
     except BaseException as error:
         bookkeeping.record_unpublished(run, project, error, clock.seconds)
         raise
+    finally:
+        if auditor is not None:
+            auditor.close()  # a run that stopped before publishing stops its worker too
     summary = bookkeeping.summarise_run(run, project, settled, tables, published.version, published.path)
     report_run(summary, tables, project.settings.curated_url)
     return summary
+
+
+def start_auditor() -> AuditWorker | None:
+    """The audit's worker process, when publish runs in this process (the thread runner); else publish audits itself."""
+    if not isinstance(FlowRunContext.get().task_runner, ThreadPoolTaskRunner):
+        return None
+    return AuditWorker()
 
 
 def with_task_runner(kind: str = "threads", workers: int = DEFAULT_TASK_WORKERS):

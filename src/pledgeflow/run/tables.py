@@ -18,6 +18,7 @@ from pledgeflow.card import Report, build_budget_table
 from pledgeflow.card.tables import build_card_tables
 from pledgeflow.project import Project
 from pledgeflow.publish import PublishResult, publish_version, read_current, write_manifest
+from pledgeflow.publish.audit_apart import AuditWorker
 from pledgeflow.publish.recovery import crash_point
 from pledgeflow.run import history
 from pledgeflow.run.bookkeeping import RunContext, run_metadata, run_status, run_warnings
@@ -61,9 +62,10 @@ def compile_tables(run: RunContext, project: Project, settled: Settled, indicato
 
 
 def publish_tables(run: RunContext, project: Project, tables: dict[str, pl.DataFrame], manifest: dict,
-                   settled: Settled) -> PublishResult:
+                   settled: Settled, auditor: AuditWorker | None = None) -> PublishResult:
     """Write-audit-publish: the tables, the review pack, the pledge report and Data Docs go live together, or not at all.
 
+    `auditor` audits in its own process (started early by the run); without one, the audit runs here.
     A failed audit raises BlockedByAudit (exit 4); any other error propagates unchanged (exit 1). Either
     way the previous version stays current.
     """
@@ -88,6 +90,9 @@ def publish_tables(run: RunContext, project: Project, tables: dict[str, pl.DataF
         report.wait()
 
     def audit(staging: Path) -> None:
+        if auditor is not None:
+            auditor.audit(staging, settings.suites_dir)
+            return
         from pledgeflow.publish.audit import audit_version  # Great Expectations is imported here only
 
         audit_version(staging, settings.suites_dir)

@@ -1,0 +1,51 @@
+"""Child interpreters of a run (the pledge report, the audit): started on this copy of pledgeflow, stopped with their run.
+
+Work that holds the GIL for seconds (vl-convert's charts, Great Expectations' import and audit) runs in a child
+interpreter, so the run's own threads keep theirs. A child is `python -m <module>` with this very package on its
+path, and its stdin is a pipe only the run holds: when the run ends, even killed, the pipe closes and the child stops.
+`subprocess`, not `multiprocessing`: a Dask worker is a daemonic process and may not start multiprocessing children.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from pathlib import Path
+
+
+def child_command(module: str, *args: str) -> list[str]:
+    """`python -m module args…` with this interpreter."""
+    return [sys.executable, "-m", module, *args]
+
+
+def child_env() -> dict[str, str]:
+    """The environment with this copy of pledgeflow first on the path (a child imports the code its run runs)."""
+    package_root = str(Path(__file__).resolve().parents[1])
+    return os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+
+
+def read_line(fd: int = 0) -> str | None:
+    """One line from a pipe, read unbuffered (the rest of the pipe stays for `exit_when_closed`); None at end of file."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = os.read(fd, 1)
+        if not chunk:
+            return None
+        data += chunk
+    return data.decode("utf-8")
+
+
+def exit_with_parent(fd: int = 0) -> threading.Thread:
+    """Watch the pipe from the run in a daemon thread; stop this process when it closes."""
+    thread = threading.Thread(target=exit_when_closed, args=(fd,), daemon=True, name="exit-with-parent")
+    thread.start()
+    return thread
+
+
+def exit_when_closed(fd: int = 0) -> None:
+    # a killed run cannot stop its child; the closed pipe tells it. os._exit: the main thread is busy working.
+    # os.read, not sys.stdin: a daemon thread blocked in a buffered read makes the interpreter's exit fatal
+    while os.read(fd, 65536):
+        pass
+    os._exit(1)  # nobody waits for this status: the parent is gone (3 would read as "blocked by data")
