@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from pledgeflow.errors import DeliveryError
-from pledgeflow.ingest.bounded import read_excel_bounded
+from pledgeflow.ingest.bounded import read_excel_bounded, stop_forkserver
 from pledgeflow.ingest.limits import ReadLimits, read_limits
 from pledgeflow.ingest.sniff import sniff_kind
 from tests.adversarial import cases as C
@@ -80,3 +81,16 @@ def test_a_grid_past_the_cell_budget_is_a_file_level_failure(tmp_path, monkeypat
     monkeypatch.setenv("PLEDGEFLOW_READ_MAX_CELLS", "100")
     with pytest.raises(DeliveryError, match="too many cells"):
         read_delivery(path, catalog.descriptors["placements"], "placements/f.csv")
+
+
+def test_the_fork_server_stops_after_reading_and_a_later_read_starts_a_new_one():
+    import multiprocessing.forkserver
+
+    read_excel_bounded(WORKBOOK, "placements/2020.xlsx", ReadLimits())
+    server = multiprocessing.forkserver._forkserver._forkserver_pid
+    assert server is not None and stop_forkserver()
+    with pytest.raises(ProcessLookupError):  # gone (and reaped), not left holding its imports
+        os.kill(server, 0)
+    assert not stop_forkserver()  # nothing left to stop
+    assert read_excel_bounded(WORKBOOK, "placements/2020.xlsx", ReadLimits()).height > 10
+    assert multiprocessing.forkserver._forkserver._forkserver_pid not in (None, server)

@@ -72,3 +72,25 @@ def test_many_charts_are_drawn_in_worker_processes_with_the_same_bytes():
               "encoding": {"x": {"field": "a", "type": "nominal"}, "y": {"field": "b", "type": "quantitative"}}}
              for i in range(charts.MIN_PARALLEL)]
     assert convert_specs(specs, workers=2) == convert_specs(specs, workers=1)
+
+
+class Keeping:
+    """A renderer that keeps the altair chart it is given (no drawing)."""
+
+    def render(self, chart, chart_id, title, description):
+        self.chart = chart
+        return chart
+
+
+@pytest.mark.parametrize("draw", [
+    lambda r: draw_target_actual(r, ROWS, "c1", "일자리", "명", as_of=date(2019, 6, 30)),
+    lambda r: draw_target_actual(r, ROWS[:1] + [{**ROWS[1], "target": None}], "c2", "일자리", "명"),
+    lambda r: draw_budget(r, [{"period_label": "2019", "funding_source_ko": "구비", "amount_million_krw": 5, "source_order": 1},
+                              {"period_label": "2019", "funding_source_ko": "시비", "amount_million_krw": None, "source_order": 2}],
+                          "b1", "예산"),
+])
+def test_every_chart_builder_gives_a_valid_vega_lite_spec(draw):
+    renderer = Keeping()
+    draw(renderer)
+    # the renderer skips altair's validation for speed: this is where an invalid spec is caught
+    assert renderer.chart.to_dict(validate=True) == renderer.chart.to_dict(validate=False)

@@ -35,6 +35,20 @@ def forkserver():
     return _context
 
 
+def stop_forkserver() -> bool:
+    """Stop this process's fork server once its reading is done (a run's ingest step): it holds ~150 MB of imports
+    the rest of the run never uses. A later workbook read starts a new one. Returns whether one was stopped."""
+    import multiprocessing.forkserver
+
+    server = multiprocessing.forkserver._forkserver
+    # CPython's own stop (its tests use it); where it is missing the server simply stays until the process exits
+    stop = getattr(server, "_stop", None)
+    if _context is None or stop is None or getattr(server, "_forkserver_pid", None) is None:
+        return False
+    stop()
+    return True
+
+
 def read_excel_bounded(source: Path | io.BytesIO, source_file: str, limits: ReadLimits,
                        sheet_id: int = 1) -> pl.DataFrame | dict[str, pl.DataFrame]:
     """`read.read_excel_grid` (one sheet, or every sheet by name with `sheet_id=0`) within `limits.max_memory_bytes`

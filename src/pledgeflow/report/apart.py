@@ -26,13 +26,11 @@ class ReportBuild:
     """A report being built by a child interpreter: start it, do other work, then `wait()` (or `cancel()`)."""
 
     def __init__(self, version_dir: Path, out_dir: Path, status_rule: Path, chart_cache: Path | None = None,
-                 chart_workers: int | None = None) -> None:
-        # the charts are drawn last, when the review pack and the audit beside this child are done: by default they
-        # are shared among one drawing process per core (`ChartRenderer`), not left to one core while the others idle
+                 chart_workers: int = 1) -> None:
+        # one drawing process (this child) by default: a helper drew the charts' tail a few seconds sooner at 10M rows,
+        # but beside the audit worker it pushed the run's peak memory past its budget (BENCHMARKS.md, round 8)
         command = child_command("pledgeflow.report", str(version_dir), str(out_dir), "--status-rule", str(status_rule),
-                                "--exit-with-parent")
-        if chart_workers is not None:
-            command += ["--chart-workers", str(chart_workers)]
+                                "--chart-workers", str(chart_workers), "--exit-with-parent")
         if chart_cache is not None:
             command += ["--chart-cache", str(chart_cache)]
         self.stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # a file, not a pipe: a chatty child never blocks

@@ -30,6 +30,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pledgeflow import aggregate, card, ingest, settle
 from pledgeflow.errors import BlockedByData, NotPublished
 from pledgeflow.ingest import cache
+from pledgeflow.ingest.bounded import stop_forkserver
 from pledgeflow.ingest.shape_report import WARNING, shape_lines
 from pledgeflow.privacy import install_log_masking
 from pledgeflow.project import Project
@@ -218,16 +219,11 @@ def run_once(project: Project, full: bool) -> dict:
         with clock.step("discover"):
             deliveries, skipped = discover(project)
         with clock.step("ingest"):
-            context = cache.project_context(project)
-            unchanged = {} if full else reuse_unchanged(deliveries, project, context)
-            batches = batch_deliveries([d for d in deliveries.to_dicts() if d["source_file"] not in unchanged])
-            futures = ingest_batch.map(list(batches), list(batches.values()), project=unmapped(project),
-                                       context=unmapped(context), full=unmapped(full))
-            wait(futures)
-            ingested = [*unchanged.values(), *(pair for f in futures for pair in f.result())]  # raises if a task failed
+            results, keys, reused = ingest_deliveries(deliveries, project, full)
         with clock.step("settle"):
             auditor = start_auditor()  # imports Great Expectations on a core that settling and counting leave idle
-            settled = settle_records([result for result, _ in ingested], project, run)
+            settled = settle_records(results, project, run)
+            del results  # settling copied what the later steps use: the per-file frames can go before publish peaks
         with clock.step("aggregate"):
             report = load_report(project)
             indicators = count_indicators(settled, report, project)
@@ -235,10 +231,10 @@ def run_once(project: Project, full: bool) -> dict:
             reconciliation = reconcile(indicators, settled, report, project)
         with clock.step("publish"):
             tables = compile_run_tables(run, project, settled, indicators, reconciliation, report, clock.seconds,
-                                        len(unchanged))
-            manifest = bookkeeping.make_manifest(run, deliveries, settled, "published", sorted(unchanged), skipped)
+                                        len(reused))
+            manifest = bookkeeping.make_manifest(run, deliveries, settled, "published", reused, skipped)
             published = publish(run, project, tables, manifest, settled, auditor)
-        prune_cache(project, [key for _, key in ingested])
+        prune_cache(project, keys)
     except BaseException as error:
         bookkeeping.record_unpublished(run, project, error, clock.seconds)
         raise
@@ -248,6 +244,19 @@ def run_once(project: Project, full: bool) -> dict:
     summary = bookkeeping.summarise_run(run, project, settled, tables, published.version, published.path)
     report_run(summary, tables, project.settings.curated_url)
     return summary
+
+
+def ingest_deliveries(deliveries, project: Project, full: bool) -> tuple[list, list[str], list[str]]:
+    """(every delivery's result, reused or read now; the cache keys they use; the files reused unchanged)."""
+    context = cache.project_context(project)
+    unchanged = {} if full else reuse_unchanged(deliveries, project, context)
+    batches = batch_deliveries([d for d in deliveries.to_dicts() if d["source_file"] not in unchanged])
+    futures = ingest_batch.map(list(batches), list(batches.values()), project=unmapped(project),
+                               context=unmapped(context), full=unmapped(full))
+    wait(futures)
+    ingested = [*unchanged.values(), *(pair for f in futures for pair in f.result())]  # raises if a task failed
+    stop_forkserver()  # the workbook reader's server: ~150 MB the later steps do not need
+    return [result for result, _ in ingested], [key for _, key in ingested], sorted(unchanged)
 
 
 def start_auditor() -> AuditWorker | None:
