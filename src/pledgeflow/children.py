@@ -3,7 +3,7 @@
 Work that holds the GIL for seconds (vl-convert's charts, Great Expectations' import and audit) runs in a child
 interpreter, so the run's own threads keep theirs. A child is `python -m <module>` with this very package on its
 path, and its stdin is a pipe only the run holds: when the run ends, even killed, the pipe closes and the child stops.
-`subprocess`, not `multiprocessing`: a Dask worker is a daemonic process and may not start multiprocessing children.
+`subprocess`, not `multiprocessing`: a daemonic process (a Dask worker) may not start multiprocessing children.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ def exit_with_parent(fd: int = 0) -> threading.Thread:
 
 
 def exit_when_closed(fd: int = 0) -> None:
+    """Read the pipe until it closes, then end this process at once (status 1)."""
     # a killed run cannot stop its child; the closed pipe tells it. os._exit: the main thread is busy working.
     # os.read, not sys.stdin: a daemon thread blocked in a buffered read makes the interpreter's exit fatal
     while os.read(fd, 65536):

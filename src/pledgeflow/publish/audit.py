@@ -9,7 +9,7 @@ to be 0 (or at most 0).
 Data Docs are built into `<version>/data_docs` and made offline-safe by `pledgeflow.publish.data_docs`
 (external references removed, our own static index instead of GX's JavaScript one).
 
-great_expectations costs 5-8 s to import: it is imported inside `run_suites` and `context_config` only,
+great_expectations costs 6-9 s to import: it is imported inside `run_suites` and `context_config` only,
 so commands that merely import this module (validate, failures, review) never pay for it. The nightly run
 audits in a child interpreter that imports it while the run settles and counts (`audit_apart.AuditWorker`).
 """

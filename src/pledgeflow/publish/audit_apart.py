@@ -1,12 +1,14 @@
 """The nightly run's audit, in a child interpreter started early: Great Expectations imports while polars works.
 
-Great Expectations costs 7-8 s of Python to import and its audit several more, all holding the GIL. Imported in
+Great Expectations costs 6-9 s of Python to import and its audit several more, all holding the GIL. Imported in
 a thread of the run, it stalled the run's own polars steps (counting took 11 s instead of 3 at 10M rows). An
 `AuditWorker` is a child interpreter (`python -m pledgeflow.publish.audit_apart`, see `pledgeflow.children`) that
 imports Great Expectations as soon as it starts, on a core the run leaves idle while it settles and counts, then
 waits for one job: audit this staged version. It writes `audit.json` and the Data Docs into the version, exactly as
-`audit.audit_version` does in-process, and answers with a small JSON file. A failed critical expectation is the
-same BlockedByAudit as in-process; any other failure is an `AuditWorkerError` with the child's last line (masked).
+`audit.audit_version` does in-process, and answers with one JSON line on its stdout (a file without a name, so a
+killed run leaves nothing behind). A failed critical expectation is the same BlockedByAudit as in-process; an I/O
+error is an OSError again (publish retries those, and a retry audits in-process: a worker audits once); any other
+failure is an `AuditWorkerError` with the child's last line (masked).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pledgeflow.errors import BlockedByAudit, PledgeflowError
 from pledgeflow.privacy import mask_text
 
 TIMEOUT_S = 1800  # far above any audit seen (14 tables at 10M rows: ~10 s); a hung audit must not hold the run's lock
+ANSWER = "pledgeflow-audit-answer: "  # the answer's line on stdout, whatever else a library prints there
 
 
 class AuditWorkerError(PledgeflowError):
@@ -33,15 +36,26 @@ class AuditWorker:
     """A child interpreter that imports Great Expectations now and audits one staged version later (`audit`)."""
 
     def __init__(self) -> None:
-        self.stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # a file, not a pipe: never blocks the child
-        self.answer = Path(tempfile.mkstemp(prefix="pledgeflow-audit-", suffix=".json")[1])
+        # files, not pipes: a chatty child never blocks; unnamed: nothing is left behind, even by a killed run
+        self.stdout = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        self.stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
         # the child reads its job from stdin, then watches it: if this process dies, the pipe closes and the child stops
         self.process = subprocess.Popen(child_command("pledgeflow.publish.audit_apart"), stdin=subprocess.PIPE,
-                                        stdout=subprocess.DEVNULL, stderr=self.stderr, env=child_env())
+                                        stdout=self.stdout, stderr=self.stderr, env=child_env())
+        self.used = False
 
     def audit(self, version_dir: Path, suites_dir: Path, timeout: float = TIMEOUT_S) -> None:
-        """Audit the staged version at `version_dir` in the child; raises BlockedByAudit or AuditWorkerError."""
-        job = {"version_dir": str(version_dir), "suites_dir": str(suites_dir), "answer": str(self.answer)}
+        """Audit the staged version at `version_dir` in the child; raises BlockedByAudit, OSError or AuditWorkerError.
+
+        A worker audits one version: called again (publish retried after an I/O error), the audit runs in-process.
+        """
+        if self.used:
+            from pledgeflow.publish.audit import audit_version
+
+            audit_version(version_dir, suites_dir)
+            return
+        self.used = True
+        job = {"version_dir": str(version_dir), "suites_dir": str(suites_dir)}
         try:
             self.process.stdin.write(json.dumps(job).encode("utf-8") + b"\n")
             self.process.stdin.flush()
@@ -51,16 +65,25 @@ class AuditWorker:
             raise AuditWorkerError(f"the audit took more than {timeout:.0f} s and was stopped") from None
         except BrokenPipeError:  # the child died before its job arrived (its import failed): its stderr says why
             code = self.process.wait()
-        answer = json.loads(self.answer.read_text(encoding="utf-8") or "{}") if self.answer.is_file() else {}
-        last = self.last_line()
+        answer, last = self.read_answer(), self.read_last_line()
         self.close()
         if answer.get("status") == "passed" and code == 0:
             return
         if answer.get("status") == "blocked":
             raise BlockedByAudit(answer["message"])
-        raise AuditWorkerError(f"the audit could not run: {mask_text(answer.get('message') or last or f'exit status {code}')}")
+        message = mask_text(answer.get("message") or last or f"exit status {code}")
+        if answer.get("io_error"):
+            raise OSError(f"the audit could not write or read its files: {message}")
+        raise AuditWorkerError(f"the audit could not run: {message}")
 
-    def last_line(self) -> str | None:
+    def read_answer(self) -> dict:
+        """The child's answer: the last line of its stdout that carries one ({} when it died without one)."""
+        self.stdout.seek(0)
+        lines = [line[len(ANSWER):] for line in self.stdout.read().splitlines() if line.startswith(ANSWER)]
+        return json.loads(lines[-1]) if lines else {}
+
+    def read_last_line(self) -> str | None:
+        """The last line the child wrote to stderr (its error, when it died), or None."""
         if self.stderr.closed:
             return None
         self.stderr.seek(0)
@@ -77,11 +100,11 @@ class AuditWorker:
                 self.process.stdin.close()
             except BrokenPipeError:
                 pass
+        self.stdout.close()
         self.stderr.close()
-        self.answer.unlink(missing_ok=True)
 
 
-def serve() -> int:
+def serve_one_job() -> int:
     """The child: import Great Expectations, read one job from stdin, audit, answer. No job (stdin closed): exit 0."""
     from pledgeflow.publish.audit import audit_version, import_great_expectations
 
@@ -91,23 +114,22 @@ def serve() -> int:
         return 0  # the run ended before publishing: nothing to audit
     exit_with_parent()
     job = json.loads(line)
-    answer = Path(job["answer"])
     try:
         audit_version(Path(job["version_dir"]), Path(job["suites_dir"]))
     except BlockedByAudit as verdict:
-        write_answer(answer, {"status": "blocked", "message": str(verdict)})
+        write_answer({"status": "blocked", "message": str(verdict)})
         return 0
     except Exception as error:  # noqa: BLE001 - the run reports it (masked); the traceback goes to stderr
         traceback.print_exc()
-        write_answer(answer, {"status": "error", "message": f"{type(error).__name__}: {error}"})
+        write_answer({"status": "error", "message": f"{type(error).__name__}: {error}", "io_error": isinstance(error, OSError)})
         return 1
-    write_answer(answer, {"status": "passed"})
+    write_answer({"status": "passed"})
     return 0
 
 
-def write_answer(path: Path, body: dict) -> None:
-    path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+def write_answer(body: dict) -> None:
+    print(ANSWER + json.dumps(body, ensure_ascii=False), flush=True)
 
 
 if __name__ == "__main__":
-    sys.exit(serve())
+    sys.exit(serve_one_job())

@@ -43,8 +43,9 @@ def stage_version(
 ) -> dict[str, str]:
     """Write and audit a candidate version in `staging`; on a failed audit, `reject()` it and re-raise.
 
-    The companion files are written while the audit runs (they do not depend on each other, and the
-    review pack's polars and zlib work leaves the GIL to the audit); the version is complete only when both are.
+    The companion files are written while the audit runs (they do not depend on each other; the nightly run's audit
+    is in a worker process, an in-process audit gets the GIL when the review pack's polars and zlib work leaves it);
+    the version is complete only when both are.
     """
     files = build_version(staging, tables, manifest | {"version": version}, Path(schemas_dir) / "curated")
     crash_point("staged")
@@ -121,7 +122,7 @@ def audit_version(staging: Path, contracts_dir: Path, audit: Callable[[Path], No
     """Raise BlockedByAudit unless every table meets its contract and the extra `audit` passes.
 
     Only a verdict on the tables is BlockedByAudit; an error of the audit itself (a broken import, a
-    full disk) propagates as it is: the run failed, it was not blocked.
+    full disk) propagates (from an audit worker: OSError or AuditWorkerError): the run failed, it was not blocked.
     """
     tables = {path.stem: pl.read_parquet(path) for path in sorted(staging.glob("*.parquet"))}
     contracts = {path.name.removesuffix(".schema.yaml") for path in contracts_dir.glob("*.schema.yaml")}

@@ -2,7 +2,7 @@
 
 vl-convert (the chart renderer) holds the GIL while it draws, so in the run's own process the report's
 charts would take turns with the review pack on one core. A child interpreter (`python -m pledgeflow.report`,
-see `pledgeflow.children`) draws on the other cores instead.
+see `pledgeflow.children`) draws on another core instead.
 """
 
 from __future__ import annotations

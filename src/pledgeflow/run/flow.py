@@ -22,7 +22,6 @@ from contextlib import contextmanager
 import polars as pl
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NO_CACHE
-from prefect.context import FlowRunContext
 from prefect.futures import wait
 from prefect.states import Completed, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -221,7 +220,7 @@ def run_once(project: Project, full: bool) -> dict:
         with clock.step("ingest"):
             results, keys, reused = ingest_deliveries(deliveries, project, full)
         with clock.step("settle"):
-            auditor = start_auditor()  # imports Great Expectations on a core that settling and counting leave idle
+            auditor = AuditWorker()  # imports Great Expectations on a core that settling and counting leave idle
             settled = settle_records(results, project, run)
             del results  # settling kept what the later steps use; the per-file frames need not live on
         with clock.step("aggregate"):
@@ -257,13 +256,6 @@ def ingest_deliveries(deliveries, project: Project, full: bool) -> tuple[list, l
     ingested = [*unchanged.values(), *(pair for f in futures for pair in f.result())]  # raises if a task failed
     stop_forkserver()  # the workbook reader's server: ~150 MB the later steps do not need
     return [result for result, _ in ingested], [key for _, key in ingested], sorted(unchanged)
-
-
-def start_auditor() -> AuditWorker | None:
-    """The audit's worker process, when publish runs in this process (the thread runner); else publish audits itself."""
-    if not isinstance(FlowRunContext.get().task_runner, ThreadPoolTaskRunner):
-        return None
-    return AuditWorker()
 
 
 def with_task_runner(kind: str = "threads", workers: int = DEFAULT_TASK_WORKERS):

@@ -66,8 +66,8 @@ def publish_tables(run: RunContext, project: Project, tables: dict[str, pl.DataF
     """Write-audit-publish: the tables, the review pack, the pledge report and Data Docs go live together, or not at all.
 
     `auditor` audits in its own process (started early by the run); without one, the audit runs here.
-    A failed audit raises BlockedByAudit (exit 4); any other error propagates unchanged (exit 1). Either
-    way the previous version stays current.
+    A failed audit raises BlockedByAudit (exit 4); any other error propagates (exit 1; the worker's own failures
+    as AuditWorkerError, its I/O errors as OSError). Either way the previous version stays current.
     """
     settings = project.settings
 
@@ -76,7 +76,7 @@ def publish_tables(run: RunContext, project: Project, tables: dict[str, pl.DataF
         from pledgeflow.steward.review_pack import unknown_columns_frame, write_review_pack
 
         # the pledge report reads the version's own tables, exactly as a dashboard would, in a process of its own
-        # (started first: it draws charts on one core while this one writes the review pack and audits)
+        # (started first: it draws charts on one core while this one writes the review pack, beside the audit)
         report = ReportBuild(staging, staging / "report", settings.schemas_dir / "report" / "status_rule.yaml",
                              chart_cache=settings.chart_cache_dir)
         try:
