@@ -143,3 +143,12 @@ def test_duckdb_holds_the_same_tables(runs):
         assert con.execute("select count(*) from indicators").fetchall()[0][0] == current(runs["first"], "indicators").height
     finally:
         con.close()
+
+
+def test_the_audit_worker_starts_before_reading_only_when_there_is_little_to_read(monkeypatch):
+    from pledgeflow.run import flow
+
+    monkeypatch.setattr(flow, "AuditWorker", lambda: "worker")
+    assert flow.start_audit_early({"d01": [{"size_bytes": 10}, {"size_bytes": 20}]}) == "worker"
+    assert flow.start_audit_early({}) == "worker"  # every delivery reused: the run goes straight to settling
+    assert flow.start_audit_early({"d01": [{"size_bytes": flow.EARLY_AUDIT_BYTES // 2}] * 2}) is None  # starts with settling

@@ -42,6 +42,8 @@ from pledgeflow.settings import Settings
 
 # Polars already uses every core inside a task: a few files at a time is enough, and bounds memory.
 DEFAULT_TASK_WORKERS = 4
+# Below this much to read (a few seconds of reading on 2 cores), the audit worker starts before reading (start_audit_early)
+EARLY_AUDIT_BYTES = 128 * 2**20
 
 
 def retry_on_io(task, task_run, state) -> bool:
@@ -218,9 +220,11 @@ def run_once(project: Project, full: bool) -> dict:
         with clock.step("discover"):
             deliveries, skipped = discover(project)
         with clock.step("ingest"):
-            results, keys, reused = ingest_deliveries(deliveries, project, full)
+            context, unchanged, batches = plan_reading(deliveries, project, full)
+            auditor = start_audit_early(batches)
+            results, keys, reused = read_batches(context, unchanged, batches, project, full)
         with clock.step("settle"):
-            auditor = AuditWorker()  # imports Great Expectations on a core that settling and counting leave idle
+            auditor = auditor or AuditWorker()  # its import takes a core that settling and counting leave idle
             settled = settle_records(results, project, run)
             del results  # settling kept what the later steps use; the per-file frames need not live on
         with clock.step("aggregate"):
@@ -245,11 +249,26 @@ def run_once(project: Project, full: bool) -> dict:
     return summary
 
 
-def ingest_deliveries(deliveries, project: Project, full: bool) -> tuple[list, list[str], list[str]]:
-    """(every delivery's result, reused or read now; the cache keys they use; the files reused unchanged)."""
+def plan_reading(deliveries, project: Project, full: bool) -> tuple[str, dict, dict[str, list[dict]]]:
+    """(the cache context; the unchanged deliveries' results by file, reused; the batches of deliveries to read now)."""
     context = cache.project_context(project)
     unchanged = {} if full else reuse_unchanged(deliveries, project, context)
-    batches = batch_deliveries([d for d in deliveries.to_dicts() if d["source_file"] not in unchanged])
+    return context, unchanged, batch_deliveries([d for d in deliveries.to_dicts() if d["source_file"] not in unchanged])
+
+
+def start_audit_early(batches: dict[str, list[dict]]) -> AuditWorker | None:
+    """The audit worker, started before reading when there is little to read; None when there is a lot.
+
+    Its import (6-9 s of CPU) overlaps a short reading, which leaves a core idle, and would otherwise delay the
+    publish of a small run; a long reading keeps both cores busy, so the worker then starts with settling instead.
+    """
+    size = sum(delivery["size_bytes"] for batch in batches.values() for delivery in batch)
+    return AuditWorker() if size < EARLY_AUDIT_BYTES else None
+
+
+def read_batches(context: str, unchanged: dict, batches: dict[str, list[dict]], project: Project,
+                 full: bool) -> tuple[list, list[str], list[str]]:
+    """(every delivery's result, reused or read now; the cache keys they use; the files reused unchanged)."""
     futures = ingest_batch.map(list(batches), list(batches.values()), project=unmapped(project),
                                context=unmapped(context), full=unmapped(full))
     wait(futures)
