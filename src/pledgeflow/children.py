@@ -9,9 +9,43 @@ path, and its stdin is a pipe only the run holds: when the run ends, even killed
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
+
+
+class Child:
+    """A running child interpreter: stdin a pipe only the run holds; stdout and stderr in unnamed files (a chatty child
+    never blocks on a pipe, and a killed run leaves no file behind)."""
+
+    def __init__(self, module: str, *args: str) -> None:
+        self.stdout = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        self.stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        self.process = subprocess.Popen(child_command(module, *args), stdin=subprocess.PIPE, stdout=self.stdout,
+                                        stderr=self.stderr, env=child_env())
+
+    def read_error_line(self) -> str | None:
+        """The last line the child wrote to stderr (its error, when it failed), or None."""
+        if self.stderr.closed:
+            return None
+        self.stderr.seek(0)
+        lines = [line for line in self.stderr.read().splitlines() if line.strip()]
+        return lines[-1] if lines else None
+
+    def stop(self) -> None:
+        """Kill the child if it still runs, close its pipe and drop its output files (safe to call twice)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        if not self.process.stdin.closed:
+            try:
+                self.process.stdin.close()
+            except BrokenPipeError:  # the child is gone: nothing was left to flush
+                pass
+        self.stdout.close()
+        self.stderr.close()
 
 
 def child_command(module: str, *args: str) -> list[str]:

@@ -73,7 +73,6 @@ def test_a_new_delivery_alone_is_read_and_the_output_equals_a_full_run(project, 
 
 def test_a_breached_threshold_blocks_publish_and_keeps_the_previous_version(project, prefect_server):
     assert nightly_state(project).is_completed()
-    assert audit_workers() == []  # the published run's worker audited and exited
     before = table_bytes(project)
     descriptor = project / "schemas/datasets/placements.yaml"
     descriptor.write_text(descriptor.read_text(encoding="utf-8").replace("max_quarantined_pct: 10", "max_quarantined_pct: 1"),

@@ -16,11 +16,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import tempfile
 import traceback
 from pathlib import Path
 
-from pledgeflow.children import child_command, child_env, exit_with_parent, read_line
+from pledgeflow.children import Child, exit_with_parent, read_line
 from pledgeflow.errors import BlockedByAudit, PledgeflowError
 from pledgeflow.privacy import mask_text
 
@@ -32,16 +31,12 @@ class AuditWorkerError(PledgeflowError):
     """The audit's child process failed for a reason other than a verdict: the previous version stays current."""
 
 
-class AuditWorker:
+class AuditWorker(Child):
     """A child interpreter that imports Great Expectations now and audits one staged version later (`audit`)."""
 
     def __init__(self) -> None:
-        # files, not pipes: a chatty child never blocks; unnamed: nothing is left behind, even by a killed run
-        self.stdout = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
-        self.stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
         # the child reads its job from stdin, then watches it: if this process dies, the pipe closes and the child stops
-        self.process = subprocess.Popen(child_command("pledgeflow.publish.audit_apart"), stdin=subprocess.PIPE,
-                                        stdout=self.stdout, stderr=self.stderr, env=child_env())
+        super().__init__("pledgeflow.publish.audit_apart")
         self.used = False
 
     def audit(self, version_dir: Path, suites_dir: Path, timeout: float = TIMEOUT_S) -> None:
@@ -65,7 +60,7 @@ class AuditWorker:
             raise AuditWorkerError(f"the audit took more than {timeout:.0f} s and was stopped") from None
         except BrokenPipeError:  # the child died before its job arrived (its import failed): its stderr says why
             code = self.process.wait()
-        answer, last = self.read_answer(), self.read_last_line()
+        answer, last = self.read_answer(), self.read_error_line()
         self.close()
         if answer.get("status") == "passed" and code == 0:
             return
@@ -82,26 +77,9 @@ class AuditWorker:
         lines = [line[len(ANSWER):] for line in self.stdout.read().splitlines() if line.startswith(ANSWER)]
         return json.loads(lines[-1]) if lines else {}
 
-    def read_last_line(self) -> str | None:
-        """The last line the child wrote to stderr (its error, when it died), or None."""
-        if self.stderr.closed:
-            return None
-        self.stderr.seek(0)
-        lines = [line for line in self.stderr.read().splitlines() if line.strip()]
-        return lines[-1] if lines else None
-
     def close(self) -> None:
-        """Stop the child if it still runs (the run ended before publishing) and remove its files."""
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        if not self.process.stdin.closed:
-            try:
-                self.process.stdin.close()
-            except BrokenPipeError:
-                pass
-        self.stdout.close()
-        self.stderr.close()
+        """Stop the child if it still runs (the run ended before publishing) and drop its files."""
+        self.stop()
 
 
 def serve_one_job() -> int:

@@ -8,10 +8,9 @@ see `pledgeflow.children`) draws on another core instead.
 from __future__ import annotations
 
 import subprocess
-import tempfile
 from pathlib import Path
 
-from pledgeflow.children import child_command, child_env
+from pledgeflow.children import Child
 from pledgeflow.errors import PledgeflowError
 from pledgeflow.privacy import mask_text
 
@@ -22,41 +21,31 @@ class ReportBuildError(PledgeflowError):
     """The report's child process failed: an unexpected failure (exit 1), the previous version stays current."""
 
 
-class ReportBuild:
+class ReportBuild(Child):
     """A report being built by a child interpreter: start it, do other work, then `wait()` (or `cancel()`)."""
 
     def __init__(self, version_dir: Path, out_dir: Path, status_rule: Path, chart_cache: Path | None = None,
                  chart_workers: int = 1) -> None:
         # one drawing process (this child) by default: a helper drew the charts' tail a few seconds sooner at 10M rows,
         # but beside the audit worker it pushed the run's peak memory past its budget (BENCHMARKS.md, round 8)
-        command = child_command("pledgeflow.report", str(version_dir), str(out_dir), "--status-rule", str(status_rule),
-                                "--chart-workers", str(chart_workers), "--exit-with-parent")
-        if chart_cache is not None:
-            command += ["--chart-cache", str(chart_cache)]
-        self.stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # a file, not a pipe: a chatty child never blocks
+        args = [str(version_dir), str(out_dir), "--status-rule", str(status_rule), "--chart-workers", str(chart_workers),
+                "--exit-with-parent", *(["--chart-cache", str(chart_cache)] if chart_cache is not None else [])]
         # the child watches its stdin: if this process dies (killed mid-run), the pipe closes and the child stops too
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.stderr,
-                                        env=child_env())
+        super().__init__("pledgeflow.report", *args)
 
     def wait(self, timeout: float = TIMEOUT_S) -> None:
         """Block until the pages are written; raises ReportBuildError (masked) if the child failed or hung."""
         try:
             code = self.process.wait(timeout=timeout)
-            self.process.stdin.close()
         except subprocess.TimeoutExpired:
             self.cancel()
             raise ReportBuildError(f"the pledge report took more than {timeout:.0f} s to build and was stopped") from None
-        with self.stderr:
-            self.stderr.seek(0)
-            lines = [line for line in self.stderr.read().splitlines() if line.strip()]
+        last = self.read_error_line()
+        self.stop()
         if code != 0:
-            raise ReportBuildError(f"the pledge report could not be built: {mask_text(lines[-1] if lines else f'exit status {code}')}")
+            raise ReportBuildError(f"the pledge report could not be built: {mask_text(last or f'exit status {code}')}")
 
     def cancel(self) -> None:
         """Stop the child (the run failed elsewhere); its half-written pages go with the staging folder."""
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        self.process.stdin.close()
-        self.stderr.close()
+        self.stop()
 
