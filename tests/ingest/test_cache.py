@@ -66,6 +66,28 @@ def test_cache_result_hands_back_the_stored_rows_lazily(tmp_path):
     assert handle.valid.collect().equals(frame)
 
 
+def held_bytes(frame: pl.DataFrame) -> int:
+    """Bytes of every buffer the frame's columns keep alive (a filtered text column keeps its input's)."""
+    arrays = (frame[name].to_arrow(compat_level=pl.CompatLevel.newest()) for name in frame.columns)
+    chunks = (chunk for array in arrays for chunk in getattr(array, "chunks", [array]))
+    return sum(buffer.size for chunk in chunks for buffer in chunk.buffers() if buffer is not None)
+
+
+def test_cache_result_keeps_only_the_held_rows_not_the_delivery_they_came_from(tmp_path):
+    # a delivery's few quarantined rows, filtered out of it, share its text buffers: 10M rows held 1.5 GB that way
+    delivery = pl.DataFrame({"source_file": "a", "source_row": range(2, 50_002),
+                             "note_ko": [f"비고 {i:06d}: 긴 비고가 붙은 행입니다" for i in range(50_000)]})
+    held = delivery.filter(pl.col("source_row") == 7)
+    assert held_bytes(held) > 1_000_000  # the premise: the filtered frame pins the delivery's text
+    result = DeliveryResult("placements", "placements/a.csv", delivery, held, held.select("source_file", "source_row"),
+                            held, rows_read=delivery.height)
+    handle = cache.cache_result(tmp_path, "k1", result)
+    for name in ("quarantined", "failures", "delivered"):
+        frame = getattr(handle, name)
+        assert frame.equals(getattr(result, name)), name
+        assert held_bytes(frame) < 10_000, name
+
+
 def test_a_change_to_the_code_that_validates_invalidates_results_and_other_code_does_not(tmp_path):
     import pledgeflow
     from pledgeflow.ingest.cache import code_digest

@@ -120,10 +120,16 @@ def schema_text(schema) -> dict[str, str]:
 
 
 def cache_result(cache_dir: Path, key: str, result: DeliveryResult, refresh: bool = False) -> DeliveryResult:
-    """Store `result` and return it with its valid rows as a scan of the stored file (memory stays flat)."""
+    """Store `result` and return it as a reused entry comes back: valid rows as a scan of the stored file, the
+    small frames read back from theirs, so that a run holds only the rows it keeps.
+
+    Read back, not kept: a frame filtered out of a delivery (its few quarantined rows) still holds the whole
+    delivery's text buffers, and a 10M-row run held 1.5 GB of them through settle and publish.
+    """
     store_result(cache_dir, key, result, refresh)
-    return replace(result, valid=pl.scan_parquet(cache_dir / key / "valid.parquet"),
-                   rows_valid=result.counts["rows_valid"])
+    folder = cache_dir / key
+    small = {name: pl.read_parquet(folder / f"{name}.parquet") for name in FRAMES if name != "valid"}
+    return replace(result, valid=pl.scan_parquet(folder / "valid.parquet"), rows_valid=result.counts["rows_valid"], **small)
 
 
 def store_result(cache_dir: Path, key: str, result: DeliveryResult, refresh: bool = False) -> None:

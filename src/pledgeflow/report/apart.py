@@ -25,9 +25,10 @@ class ReportBuild(Child):
     """A report being built by a child interpreter: start it, do other work, then `wait()` (or `cancel()`)."""
 
     def __init__(self, version_dir: Path, out_dir: Path, status_rule: Path, chart_cache: Path | None = None,
-                 chart_workers: int = 1) -> None:
-        # one drawing process (this child) by default: a helper drew the charts' tail a few seconds sooner at 10M rows,
-        # but beside the audit worker it pushed the run's peak memory past its budget (BENCHMARKS.md, round 8)
+                 chart_workers: int = 2) -> None:
+        # two drawing processes (this child and one helper) by default: on 2 cores the child otherwise draws the last
+        # ~10 s of charts alone at 10M rows once the audit and the review pack are done; the helper's ~0.2 GB fits the
+        # run's memory budget since the run stopped holding its deliveries' text (BENCHMARKS.md, round 9)
         args = [str(version_dir), str(out_dir), "--status-rule", str(status_rule), "--chart-workers", str(chart_workers),
                 "--exit-with-parent", *(["--chart-cache", str(chart_cache)] if chart_cache is not None else [])]
         # the child watches its stdin: if this process dies (killed mid-run), the pipe closes and the child stops too
