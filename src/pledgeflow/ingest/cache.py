@@ -124,7 +124,7 @@ def cache_result(cache_dir: Path, key: str, result: DeliveryResult, refresh: boo
     small frames read back from theirs, so that a run holds only the rows it keeps.
 
     Read back, not kept: a frame filtered out of a delivery (its few quarantined rows) still holds the whole
-    delivery's text buffers, and a 10M-row run held 1.5 GB of them through settle and publish.
+    delivery's text buffers, and a 10M-row run held over 1 GB of them through settle and publish.
     """
     store_result(cache_dir, key, result, refresh)
     folder = cache_dir / key
