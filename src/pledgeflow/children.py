@@ -27,9 +27,7 @@ class Child:
                                         stderr=self.stderr, env=child_env())
 
     def read_error_line(self) -> str | None:
-        """The last line the child wrote to stderr (its error, when it failed), or None."""
-        if self.stderr.closed:
-            return None
+        """The last line the child wrote to stderr (its error, when it failed), or None. Read it before `stop()`."""
         self.stderr.seek(0)
         lines = [line for line in self.stderr.read().splitlines() if line.strip()]
         return lines[-1] if lines else None
@@ -59,28 +57,26 @@ def child_env() -> dict[str, str]:
     return os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
 
 
-def read_line(fd: int = 0) -> str | None:
-    """One line from a pipe, read unbuffered (the rest of the pipe stays for `exit_when_closed`); None at end of file."""
+def read_line() -> str | None:
+    """One line from stdin, read unbuffered (the rest of the pipe stays for `exit_when_closed`); None at end of file."""
     data = b""
     while not data.endswith(b"\n"):
-        chunk = os.read(fd, 1)
+        chunk = os.read(0, 1)
         if not chunk:
             return None
         data += chunk
     return data.decode("utf-8")
 
 
-def exit_with_parent(fd: int = 0) -> threading.Thread:
-    """Watch the pipe from the run in a daemon thread; stop this process when it closes."""
-    thread = threading.Thread(target=exit_when_closed, args=(fd,), daemon=True, name="exit-with-parent")
-    thread.start()
-    return thread
+def exit_with_parent() -> None:
+    """Watch the pipe from the run (stdin) in a daemon thread; stop this process when it closes."""
+    threading.Thread(target=exit_when_closed, daemon=True, name="exit-with-parent").start()
 
 
-def exit_when_closed(fd: int = 0) -> None:
-    """Read the pipe until it closes, then end this process at once (status 1)."""
+def exit_when_closed() -> None:
+    """Read stdin until it closes, then end this process at once (status 1)."""
     # a killed run cannot stop its child; the closed pipe tells it. os._exit: the main thread is busy working.
     # os.read, not sys.stdin: a daemon thread blocked in a buffered read makes the interpreter's exit fatal
-    while os.read(fd, 65536):
+    while os.read(0, 65536):
         pass
     os._exit(1)  # nobody waits for this status: the parent is gone (3 would read as "blocked by data")

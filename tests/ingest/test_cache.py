@@ -74,7 +74,7 @@ def held_bytes(frame: pl.DataFrame) -> int:
 
 
 def test_cache_result_keeps_only_the_held_rows_not_the_delivery_they_came_from(tmp_path):
-    # a delivery's few quarantined rows, filtered out of it, share its text buffers: 10M rows held 1.5 GB that way
+    # a delivery's few quarantined rows, filtered out of it, share its text buffers: 10M rows held over 1 GB that way
     delivery = pl.DataFrame({"source_file": "a", "source_row": range(2, 50_002),
                              "note_ko": [f"비고 {i:06d}: 긴 비고가 붙은 행입니다" for i in range(50_000)]})
     held = delivery.filter(pl.col("source_row") == 7)

@@ -102,10 +102,9 @@ def load_result(cache_dir: Path, key: str, expected: dict[str, pl.DataType] | No
         schemas = {name: schema_text(pl.read_parquet_schema(folder / f"{name}.parquet")) for name in FRAMES}
         if schemas != seal["schemas"] or (expected is not None and schemas["valid"] != schema_text(expected)):
             return None
-        frames = {name: pl.read_parquet(folder / f"{name}.parquet") for name in FRAMES if name != "valid"}
         meta = {name: tuple(tuple(v) if name == "delivery_facts" else v for v in value) if isinstance(value, list) else value
                 for name, value in meta.items()}
-        return DeliveryResult(valid=pl.scan_parquet(folder / "valid.parquet"), **frames, **meta)
+        return DeliveryResult(**stored_frames(folder), **meta)
     except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError):
         return None
 
@@ -127,9 +126,13 @@ def cache_result(cache_dir: Path, key: str, result: DeliveryResult, refresh: boo
     delivery's text buffers, and a 10M-row run held over 1 GB of them through settle and publish.
     """
     store_result(cache_dir, key, result, refresh)
-    folder = cache_dir / key
-    small = {name: pl.read_parquet(folder / f"{name}.parquet") for name in FRAMES if name != "valid"}
-    return replace(result, valid=pl.scan_parquet(folder / "valid.parquet"), rows_valid=result.counts["rows_valid"], **small)
+    return replace(result, rows_valid=result.counts["rows_valid"], **stored_frames(cache_dir / key))
+
+
+def stored_frames(folder: Path) -> dict[str, pl.DataFrame | pl.LazyFrame]:
+    """An entry's frames: the valid rows as a scan (a run reads only the columns it needs), the small frames read."""
+    return {name: pl.scan_parquet(folder / f"{name}.parquet") if name == "valid" else pl.read_parquet(folder / f"{name}.parquet")
+            for name in FRAMES}
 
 
 def store_result(cache_dir: Path, key: str, result: DeliveryResult, refresh: bool = False) -> None:

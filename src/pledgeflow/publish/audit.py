@@ -11,7 +11,7 @@ Data Docs are built into `<version>/data_docs` and made offline-safe by `pledgef
 
 great_expectations costs 6-9 s to import: it is imported inside `run_suites` and `context_config` only,
 so commands that merely import this module (validate, failures, review) never pay for it. The nightly run
-audits in a child interpreter that imports it while the run settles and counts (`audit_apart.AuditWorker`).
+audits in a child interpreter that imports it while the run reads or settles (`audit_apart.AuditWorker`).
 """
 
 from __future__ import annotations

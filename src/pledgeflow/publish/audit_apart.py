@@ -3,8 +3,8 @@
 Great Expectations costs 6-9 s of Python to import and its audit several more, all holding the GIL. Imported in
 a thread of the run, it stalled the run's own polars steps (counting took 11 s instead of 3 at 10M rows). An
 `AuditWorker` is a child interpreter (`python -m pledgeflow.publish.audit_apart`, see `pledgeflow.children`) that
-imports Great Expectations as soon as it starts, on a core the run leaves idle while it settles and counts, then
-waits for one job: audit this staged version. It writes `audit.json` and the Data Docs into the version, exactly as
+imports Great Expectations as soon as it starts, on a core the run leaves idle (while it reads a small delivery, or
+while it settles and counts), then waits for one job: audit this staged version. It writes `audit.json` and the Data Docs into the version, exactly as
 `audit.audit_version` does in-process, and answers with one JSON line on its stdout (a file without a name, so a
 killed run leaves nothing behind). A failed critical expectation is the same BlockedByAudit as in-process; an I/O
 error is an OSError again (publish retries those, and a retry audits in-process: a worker audits once); any other
@@ -58,7 +58,7 @@ class AuditWorker(Child):
         except subprocess.TimeoutExpired:
             self.close()
             raise AuditWorkerError(f"the audit took more than {timeout:.0f} s and was stopped") from None
-        except BrokenPipeError:  # the child died before its job arrived (its import failed): its stderr says why
+        except BrokenPipeError:  # the child died before its job arrived (it crashed on start): its stderr says why
             code = self.process.wait()
         answer, last = self.read_answer(), self.read_error_line()
         self.close()

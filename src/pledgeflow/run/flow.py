@@ -226,7 +226,6 @@ def run_once(project: Project, full: bool) -> dict:
         with clock.step("settle"):
             auditor = auditor or AuditWorker()  # its import takes a core that settling and counting leave idle
             settled = settle_records(results, project, run)
-            del results  # settling kept what the later steps use; the per-file frames need not live on
         with clock.step("aggregate"):
             report = load_report(project)
             indicators = count_indicators(settled, report, project)

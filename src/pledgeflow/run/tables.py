@@ -8,6 +8,7 @@ review pack, and records the histories once the version is current. No Prefect.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -18,11 +19,13 @@ from pledgeflow.card import Report, build_budget_table
 from pledgeflow.card.tables import build_card_tables
 from pledgeflow.project import Project
 from pledgeflow.publish import PublishResult, publish_version, read_current, write_manifest
-from pledgeflow.publish.audit_apart import AuditWorker
 from pledgeflow.publish.recovery import crash_point
 from pledgeflow.run import history
 from pledgeflow.run.bookkeeping import RunContext, run_metadata, run_status, run_warnings
 from pledgeflow.settle import Settled
+
+if TYPE_CHECKING:
+    from pledgeflow.publish.audit_apart import AuditWorker
 
 
 def compile_tables(run: RunContext, project: Project, settled: Settled, indicators: pl.DataFrame,
@@ -90,12 +93,9 @@ def publish_tables(run: RunContext, project: Project, tables: dict[str, pl.DataF
         report.wait()
 
     def audit(staging: Path) -> None:
-        if auditor is not None:
-            auditor.audit(staging, settings.suites_dir)
-            return
-        from pledgeflow.publish.audit import audit_version  # Great Expectations is imported here only
+        from pledgeflow.publish.audit import audit_version  # Great Expectations is imported inside it only
 
-        audit_version(staging, settings.suites_dir)
+        (auditor.audit if auditor is not None else audit_version)(staging, settings.suites_dir)
 
     result = publish_version(settings.curated_dir, settings.schemas_dir, run.version, tables, manifest,
                              audit=audit, keep_versions=settings.keep_versions, extras=extras)
