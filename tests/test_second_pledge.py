@@ -85,6 +85,9 @@ def test_a_record_is_checked_against_its_own_pledges_term(both):
     failed = settled.failures.filter(pl.col("source_file").str.contains("한빛구"))
     # 2022-05-02 lies inside pledge 15's term but before the second pledge's
     assert failed.select("source_row", "column", "rule").rows() == [(5, "start_date", "date_in_term")]
+    # the message names the term it was checked against: its own pledge's, not pledge 15's
+    assert failed["message_ko"][0].endswith("(공약 hb-2022-7 임기: 2022. 7. 1. ~ 2026. 6. 30.)")
+    assert failed["message_en"][0].endswith("(term of pledge hb-2022-7: 2022-07-01 to 2026-06-30)")
 
 
 def test_reconciliation_finds_the_one_figure_the_records_contradict(both):
@@ -114,3 +117,63 @@ def test_the_dimension_tables_describe_every_indicator_and_period(both):
     assert hires["filters_text"] == "age_band = mid_career_age; channel_id in [job_fair]"
     assert (hires["district_ko"], hires["government_id"], hires["period_grid"]) == ("한빛구", "hanbit", "half-years-2022")
     assert tables["pledge_periods"].filter(pl.col("pledge_id") == PLEDGE).height == 8
+
+
+EMPLOYMENT_RATE = """              - indicator_id: employment_rate
+                name_ko: 취업률
+                unit: "%"
+                source_dataset: placements
+                date_column: hire_date
+                subprojects: [hb_senior_fair]
+                measure:
+                  kind: ratio
+                  numerator: {kind: count}
+                  denominator: {kind: sum, column: completed_count, source_dataset: training_cohorts, date_column: end_date}
+"""
+
+
+def test_a_ratio_may_divide_one_datasets_measure_by_anothers(tmp_path):
+    """취업률 = placed ÷ completed: placements by hire date over the cohorts' completions by end date."""
+    root = add_second_pledge(copy_project(tmp_path / "p"))
+    catalog = root / "schemas" / "catalog.yaml"
+    catalog.write_text(catalog.read_text(encoding="utf-8") + EMPLOYMENT_RATE, encoding="utf-8")
+    project, settled, indicators, _ = run_stages(root)
+    # 2023 H1: HB-J-0001..0003 hired, HB-TC-05 (15 completed) ended on 2023-02-28; 2023 H2: HB-J-0004, no cohort
+    h1, h2 = cell(indicators, "employment_rate", "2023 상반기"), cell(indicators, "employment_rate", "2023 하반기")
+    assert (h1["actual"], h1["denominator"], h1["actual_pct"]) == (3, 15, 20.0)
+    assert (h2["actual"], h2["denominator"], h2["actual_pct"], h2["cumulative_pct"]) == (1, 0, None, round(4 / 15 * 100, 1))
+    # the cohort the ratio's denominator counts is no longer unassigned
+    table = find_unassigned(settled.valid, project.catalog, CURATED["unassigned_records"])
+    assert table.filter(pl.col("pledge_id") == PLEDGE).select("dataset", "source_row").rows() == [("job_fairs", 2)]
+
+
+def test_a_card_row_naming_no_indicator_of_the_catalog_is_a_finding(tmp_path):
+    """A 지표 the catalog does not know would leave its row counted nowhere: reconciliation says so, with the row."""
+    root = add_second_pledge(copy_project(tmp_path / "p"))
+    results = root / "raw" / "reported" / "hb-2022-7" / "results.csv"
+    text = results.read_text(encoding="utf-8")
+    results.write_text(text.replace("채용 참여기업 수,개,실적,2023년 하반기", "채용업체 수,개,실적,2023년 하반기"), encoding="utf-8")
+    *_, reconciliation = run_stages(root)
+    found = reconciliation.filter((pl.col("pledge_id") == PLEDGE) & (pl.col("rule") == "indicator_known"))
+    assert found.select("status", "observed_text").rows() == [("mismatch", "채용업체 수")]
+    assert "results.csv" in found["source_ref"][0] and "counts nowhere" in found["message_en"][0]
+    assert reconciliation["check_id"].null_count() == 0 and reconciliation["check_id"].is_unique().all()
+
+
+def test_a_ratio_card_may_print_its_percent_with_decimals_and_a_sign(tmp_path):
+    """수료율 printed '90.0%', '80%' or '86.7%' is read as a percent, not flagged as a malformed count."""
+    root = add_second_pledge(copy_project(tmp_path / "p"))
+    results = root / "raw" / "reported" / "hb-2022-7" / "results.csv"
+    text = results.read_text(encoding="utf-8")
+    for period, printed in (("2022년 하반기,90", "2022년 하반기,90.0%"), ("2023년 상반기,80", "2023년 상반기,80%"),
+                            ("2023년 하반기,90", "2023년 하반기,86.7%")):
+        text = text.replace(f"수료율,%,실적,{period}", f"수료율,%,실적,{printed}")
+    results.write_text(text, encoding="utf-8")
+    *_, reconciliation = run_stages(root)
+    rate = reconciliation.filter(pl.col("subject") == "indicators/hb_youth_digital/completion_rate")
+    printed = (pl.col("rule") == "period_actual") & pl.col("observed").is_not_null()
+    per_period = rate.filter(printed).sort("period").select("period", "status", "expected", "observed")
+    assert per_period.rows() == [("2022 하반기", "match", 90.0, 90.0), ("2023 상반기", "match", 80.0, 80.0),
+                                 ("2023 하반기", "mismatch", 90.0, 86.7)]
+    malformed = reconciliation.filter((pl.col("pledge_id") == PLEDGE) & (pl.col("status") == "malformed"))
+    assert malformed.is_empty(), malformed.select("subject", "message_en").rows()

@@ -10,55 +10,17 @@ catalog check` prints the same issues plus the ones that need the register (`ple
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from pledgeflow.catalog import ID_COLUMNS, Catalog, Descriptor, normalise_label, pseudonym_column
-from pledgeflow.errors import CatalogError
+from pledgeflow.catalog_keys import check_keys
+from pledgeflow.catalog_yaml import Issue, read_catalog_yaml, refuse
 
 MEASURES = ("count", "sum", "distinct", "ratio")
 TARGETS = ("per_period", "cumulative")  # per_period: each period's own target; cumulative: the target to date
-RATES = ("cumulative_over_total", "period_over_target", "cumulative_over_target", "latest_over_target")
+# "latest period ÷ its target" is period_over_target read at the latest period: every row is one period
+RATES = ("cumulative_over_total", "period_over_target", "cumulative_over_target")
 AGE_BAND_FILTER = "age_band"  # a filter on (year of the date column - birth_year) by a named band of the catalog
-
-
-@dataclass(frozen=True)
-class Issue:
-    """One problem of the configuration: where, what (ko/en), and whether it blocks a run."""
-
-    source: str
-    line: int | None
-    message_ko: str
-    message_en: str
-    severity: str = "error"  # error (blocks the run) | warning
-
-    def __str__(self) -> str:
-        where = f"{self.source}:{self.line}" if self.line else self.source
-        return f"{where}: [{self.severity}] {self.message_ko} / {self.message_en}"
-
-
-class LineLoader(yaml.SafeLoader):
-    """A SafeLoader that remembers the line of every mapping it builds (`LineLoader.lines[id(mapping)]`)."""
-
-
-def _mapping_with_line(loader: LineLoader, node: yaml.MappingNode) -> dict:
-    mapping = loader.construct_mapping(node, deep=True)
-    loader.lines[id(mapping)] = node.start_mark.line + 1
-    return mapping
-
-
-LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
-
-
-def read_yaml_with_lines(path: Path) -> tuple[dict, dict[int, int]]:
-    loader = LineLoader(Path(path).read_text(encoding="utf-8"))
-    loader.lines = {}
-    try:
-        return loader.get_single_data(), loader.lines
-    finally:
-        loader.dispose()
 
 
 def build_catalog(path: Path, descriptors: dict[str, Descriptor]) -> Catalog:
@@ -66,10 +28,7 @@ def build_catalog(path: Path, descriptors: dict[str, Descriptor]) -> Catalog:
     catalog, issues = read_catalog(path, descriptors)
     errors = [i for i in issues if i.severity == "error"]
     if errors:
-        detail_ko = "; ".join(f"{i.line}행: {i.message_ko}" for i in errors[:10])
-        detail_en = "; ".join(f"line {i.line}: {i.message_en}" for i in errors[:10])
-        raise CatalogError(source_name(path), f"카탈로그 오류 {len(errors)}건 — {detail_ko}. `pledgeflow catalog check`로 확인하세요.",
-                           f"{len(errors)} catalog error(s) — {detail_en}. Run `pledgeflow catalog check`.", tuple(errors))
+        refuse(*errors)
     return catalog
 
 
@@ -79,14 +38,18 @@ def source_name(path: Path) -> str:
 
 
 def read_catalog(path: Path, descriptors: dict[str, Descriptor]) -> tuple[Catalog, list[Issue]]:
-    """Normalise the catalog file and check it; the catalog is returned even when it has issues."""
-    raw, lines = read_yaml_with_lines(path)
+    """Normalise the catalog file and check it; the catalog is returned even when it has issues.
+
+    A file that is not YAML, or not a mapping at its top, has nothing to check: CatalogError (exit 3) naming its line.
+    """
     source = source_name(path)
+    raw, lines = read_catalog_yaml(path, source)
     issues: list[Issue] = []
 
     def issue(node, ko: str, en: str, severity: str = "error") -> None:
         issues.append(Issue(source, lines.get(id(node)), ko, en, severity))
 
+    check_keys(raw, issue)  # before defaults are filled in: only what the steward wrote
     grids = {name: list(grid) for name, grid in (raw.get("period_grids") or {}).items()}
     default_grid = raw.get("periods") or []
     age_bands = {k: v for k, v in raw.items() if isinstance(v, dict) and {"min_age", "max_age"} <= set(v)}
@@ -254,10 +217,27 @@ def check_indicator(catalog: Catalog, pledge: dict, indicator: dict, issue) -> N
     measure = indicator["measure"]
     if measure.get("kind") == "ratio":
         for side in ("numerator", "denominator"):
-            check_measure(indicator, measure[side], columns, issue, allow_ratio=False)
-            check_filters(catalog, pledge, indicator, measure[side]["filters"], columns, issue)
+            check_side(catalog, pledge, indicator, side, columns, issue)
     else:
         check_measure(indicator, measure, columns, issue)
+
+
+def check_side(catalog: Catalog, pledge: dict, indicator: dict, side: str, columns: dict[str, str], issue) -> None:
+    """A ratio's side: its measure and filters, on its own dataset and date column when it names them."""
+    iid, spec = indicator.get("indicator_id"), indicator["measure"][side]
+    if "source_dataset" in spec or "date_column" in spec:
+        descriptor = catalog.descriptors.get(spec.get("source_dataset", indicator.get("source_dataset")))
+        if descriptor is None:
+            issue(indicator, f"지표 {iid}의 {side} 자료 '{spec.get('source_dataset')}'가 없습니다 ({', '.join(catalog.descriptors)}).",
+                  f"indicator {iid}: unknown {side} source dataset '{spec.get('source_dataset')}' ({', '.join(catalog.descriptors)}).")
+            return
+        columns = dataset_columns(descriptor)
+        date_column = spec.get("date_column", indicator.get("date_column"))
+        if columns.get(date_column) != "date":
+            issue(indicator, f"지표 {iid}의 {side} 날짜 열 '{date_column}'이 {descriptor.dataset}의 날짜 열이 아닙니다 (date_column을 쓰세요).",
+                  f"indicator {iid}: {side} date column '{date_column}' is not a date column of {descriptor.dataset} (give it a date_column).")
+    check_measure(indicator, spec, columns, issue, allow_ratio=False)
+    check_filters(catalog, pledge, indicator, spec["filters"], columns, issue)
 
 
 def check_measure(indicator: dict, measure: dict, columns: dict[str, str], issue, allow_ratio: bool = True) -> None:
@@ -266,6 +246,8 @@ def check_measure(indicator: dict, measure: dict, columns: dict[str, str], issue
     if kind not in kinds:
         issue(indicator, f"지표 {iid}의 측정 방식 '{kind}'는 {', '.join(kinds)} 중 하나여야 합니다.",
               f"indicator {iid}: measure '{kind}' must be one of {', '.join(kinds)}.")
+    elif kind in ("sum", "distinct") and column is None:
+        issue(indicator, f"지표 {iid}의 측정 방식 {kind}에는 열(column)이 필요합니다.", f"indicator {iid}: a {kind} measure needs a column.")
     elif kind in ("sum", "distinct") and column not in columns:
         issue(indicator, f"지표 {iid}의 측정 열 '{column}'이 자료에 없습니다.", f"indicator {iid}: measure column '{column}' is not in the dataset.")
     elif kind == "sum" and columns[column] != "int":

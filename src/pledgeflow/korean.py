@@ -24,6 +24,8 @@ import polars as pl
 NONE_MARKERS = ["-", "–", "—", "－", "‐", "−"]
 # Count units written after a figure ("25명", "3개", "12회", "5건"); longest first.
 UNITS = ("개사", "개소", "명", "개", "회", "건", "곳")
+# Cards round half up (사사오입): 5 ÷ 16 = 31.25% is printed 31.3, where polars would round half to even (31.2).
+HALF_UP = "half_away_from_zero"
 _D = "[0-9]"  # ASCII digits only: `\d` is Unicode in polars' regex engine
 _YEAR = "(?:19|20)[0-9]{2}"  # four-digit years 1900-2099: "0201. 3. 1." is a typo, not the year 201
 # Well-formed integer digits: plain, or grouped by 3 with commas ("1,233") or spaces ("1 150", also

@@ -9,7 +9,8 @@ import polars as pl
 
 import pytest
 
-from pledgeflow.aggregate.indicators import build_indicators, count_records
+from pledgeflow.aggregate.indicators import build_indicators
+from pledgeflow.aggregate.measures import count_records
 from pledgeflow.catalog import assign_periods, load_catalog
 from tests.conftest import CURATED
 
@@ -129,6 +130,12 @@ def test_targets_total_target_and_achievement_rate():
     assert cell(table, "midcareer", "2018")["achievement_rate_pct"] == 37.0  # 50 / 135 = 37.04
     assert cell(table, "midcareer", "2019")["achievement_rate_pct"] == 83.0  # 112 / 135 = 82.96
     assert cell(table, "corporate_linkage", "2020")["achievement_rate_pct"] is None  # no total target
+
+
+def test_rates_round_half_up_as_cards_print_them():
+    # 5 / 16 = 31.25%: a card prints 31.3 (사사오입); rounding half to even would give 31.2 and a false mismatch
+    table = build(placements(("midcareer", d(2018, 8, 1), 5)), target_frame=targets("midcareer", {"2018": 16}, 16))
+    assert cell(table, "midcareer", "2018")["achievement_rate_pct"] == 31.3
 
 
 def test_reported_actual_comes_from_the_report_only():

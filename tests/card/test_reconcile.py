@@ -228,3 +228,21 @@ def test_every_rule_says_what_it_measures_and_counts_are_integers(bundled):
     others = table.filter(pl.col("value_kind") != "count")
     assert others.select(pl.col("expected_count", "observed_count", "difference_count").null_count().sum()).row(0) == (others.height,) * 3
     assert set(table.filter(pl.col("rule").str.starts_with("rate_"))["value_kind"]) == {"rate_pct"}
+
+
+def test_card_figures_of_a_subproject_no_indicator_counts_are_named_checks(tmp_path):
+    """The card prints 중장년 results, the catalog's indicator counts 기업연계 only: each such figure is still a check with
+    its own id (the audit refuses a null one) that says no indicator counts it and where to declare one."""
+    root = copy_project(tmp_path / "project")
+    catalog_file = root / "schemas" / "catalog.yaml"
+    narrowed = catalog_file.read_text(encoding="utf-8").replace("subprojects: [corporate_linkage, midcareer]", "subprojects: [corporate_linkage]")
+    catalog_file.write_text(narrowed, encoding="utf-8")
+    project, settled, card = settle_project(root)
+    table = reconcile_settled(count_indicators(settled, card, project), settled, card, project)
+    assert table["check_id"].null_count() == 0 and table["subject"].null_count() == 0 and table["check_id"].is_unique().all()
+    uncounted = table.filter(pl.col("subject").str.contains("midcareer/no_indicator"))
+    assert uncounted.height >= 3 and set(uncounted["rule"]) >= {"period_actual", "cumulative_actual"}
+    assert uncounted["message_en"].str.contains("no indicator of the catalog counts this sub-project").all()
+    assert uncounted["message_ko"].str.contains("catalog.yaml").all()
+    counted = table.filter(pl.col("subject") == "indicators/corporate_linkage/jobs_created")
+    assert counted.height > 0 and not counted["message_en"].str.contains("no indicator").any()

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -64,6 +65,52 @@ def test_each_broken_indicator_is_named_with_its_line(two, old, new, words):
     # the line of the indicator's mapping: at or before the edited line, in the same indicator block
     lines = [int(row.split("catalog.yaml:")[1].split(":")[0]) for row in errors]
     assert all(line - 12 <= n <= line for n in lines), (lines, line)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "words"),
+    [
+        # a typo YAML accepts: read as written, the filter would be dropped and the numbers change without a word
+        ("filters: {channel_id: [job_fair], age_band: mid_career_age}", "filter: {channel_id: [job_fair], age_band: mid_career_age}",
+         ["unknown key 'filter'", "모르는 항목"]),
+        ("measure: {kind: sum, column: completed_count}", "measure: {kind: sum, colum: completed_count}", ["unknown key 'colum'"]),
+        ("subprojects: [hb_senior_fair]\n                filters", "subprojects: hb_senior_fair\n                filters",
+         ["must be a list", "[hb_senior_fair]"]),
+        ('{period: "2023 상반기", start_date: 2023-01-01, end_date: 2023-06-30}',
+         '{period: "2023 상반기", start_date: 2023-01-01, end_date: 2023-06-31}', ["2023-06-31", "not a date"]),
+        ("          - pledge_id: hb-2022-7", "          - pledge_id: [hb-2022-7",
+         ["YAML syntax error", "YAML 문법 오류"]),
+    ],
+)
+def test_what_yaml_accepts_but_the_catalog_cannot_mean_is_an_error_with_its_line(two, old, new, words):
+    line = edit_catalog(two, old, new)
+    result = check(two)
+    assert result.exit_code == EXIT_BLOCKED, result.output
+    assert all(w in result.output for w in words), result.output
+    errors = [row for row in result.output.splitlines() if "[error]" in row]
+    assert len(errors) <= 2 and "Traceback" not in result.output, result.output  # not one error per letter of a string
+    lines = [int(row.split("catalog.yaml:")[1].split(":")[0]) for row in errors]
+    assert all(line - 12 <= n <= line + 40 for n in lines), (lines, line)
+
+
+def test_a_run_refuses_a_broken_catalog_before_prefect_and_keeps_it_in_the_history(two):
+    edit_catalog(two, "          - pledge_id: hb-2022-7", "          - pledge_id: [hb-2022-7")
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from pledgeflow.cli.commands import app\n"
+        f"result = CliRunner().invoke(app, ['run', '--root', {str(two)!r}], env={{'COLUMNS': '250'}})\n"
+        "print(result.output)\n"
+        "assert result.exit_code == 3, result.output\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] == 'prefect']\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+    assert "Run blocked by its data (exit 3)" in completed.stdout and "YAML" in completed.stdout
+    assert "Nothing was published" in completed.stdout and not (two / "curated" / "current").exists()
+    history = pl.read_parquet(two / "state" / "runs.parquet")
+    assert history.select("run_number", "status").rows() == [(1, "blocked")]
+    assert history["message"][0].startswith("CatalogError: schemas/catalog.yaml")
 
 
 def test_overlapping_periods_and_a_grid_nobody_declared_are_errors(two):

@@ -82,3 +82,9 @@ def test_synth_writes_a_runnable_project_and_refuses_the_repo(tmp_path):
     assert result.exit_code == 0, result.output
     assert list((tmp_path / "bench/raw/placements").rglob("*.*")) and (tmp_path / "bench/schemas/catalog.yaml").exists()
     assert invoke("synth", str(REPO), "--root", str(REPO)).exit_code == 2
+
+
+def test_python_dash_m_pledgeflow_is_the_same_command_line():
+    completed = subprocess.run([sys.executable, "-m", "pledgeflow", "--help"], capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert "catalog" in completed.stdout and "run" in completed.stdout

@@ -9,116 +9,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import json
-
 import polars as pl
 
-from pledgeflow.catalog import Catalog, period_of
-from pledgeflow.catalog_model import AGE_BAND_FILTER
+from pledgeflow.aggregate.measures import GROUP, count_records, measure_cells
+from pledgeflow.catalog import Catalog
 from pledgeflow.card.figures import report_results, report_targets
-from pledgeflow.contracts import INDICATOR_KEY, Rows, conform, pick_rows
+from pledgeflow.contracts import Rows, conform, pick_rows
+from pledgeflow.korean import HALF_UP
 
 if TYPE_CHECKING:
     from pledgeflow.card.register import Report
     from pledgeflow.project import Project
     from pledgeflow.settle import Settled
-
-GROUP = INDICATOR_KEY
-
-
-def indicator_groups(catalog: Catalog) -> dict[tuple, dict]:
-    """Indicators that measure the same thing the same way (source, date column, filters, measure), across pledges.
-
-    One query per group, whatever the number of pledges: 25 districts counting placements by hire date is one pass.
-    """
-    groups: dict[tuple, dict] = {}
-    for p in catalog.pledges:
-        for i in p["indicators"]:
-            key = (i["source_dataset"], i["date_column"], json.dumps(i["filters"], sort_keys=True, default=str),
-                   json.dumps(i["measure"], sort_keys=True, default=str))
-            group = groups.setdefault(key, {"indicator": i, "cells": []})
-            group["cells"] += [(p["pledge_id"], sp, i["indicator_id"]) for sp in i["subprojects"]]
-    return groups
-
-
-def filter_expr(filters: dict, date_column: str, catalog: Catalog) -> pl.Expr:
-    """An indicator's filters as one polars condition: `column: [values]`, or `age_band: <band>` (year of the date - birth_year)."""
-    conditions = [pl.lit(True)]
-    for column, values in sorted(filters.items()):
-        if column == AGE_BAND_FILTER:
-            band = catalog.age_bands[values]
-            age = pl.col(date_column).dt.year().cast(pl.Int64) - pl.col("birth_year")
-            conditions.append(age.is_between(band["min_age"], band["max_age"]))
-        else:
-            conditions.append(pl.col(column).is_in(values if isinstance(values, list) else [values]))
-    return pl.all_horizontal(conditions)
-
-
-def measure_aggs(measure: dict, name: str) -> tuple[list[pl.Expr], list[pl.Expr], list[pl.Expr]]:
-    """A measure as (per record day, then per period) aggregations when it adds up, and as direct aggregations over
-    the records (needed by a distinct count); into column `name` (a ratio: `name` and `name`__den)."""
-    if measure["kind"] == "ratio":
-        sides = [measure_aggs(measure[side], col) for side, col in (("numerator", name), ("denominator", f"{name}__den"))]
-        return tuple([*sides[0][k], *sides[1][k]] for k in range(3))
-    where, column = measure.get("__where"), measure.get("column")
-    if measure["kind"] == "count":
-        direct = pl.len() if where is None else where.sum()
-    elif measure["kind"] == "sum":
-        direct = pl.col(column).sum() if where is None else pl.col(column).filter(where).sum()
-    else:
-        values = pl.col(column) if where is None else pl.col(column).filter(where)
-        return [], [], [values.drop_nulls().n_unique().cast(pl.Int64).alias(name)]
-    direct = direct.cast(pl.Int64).alias(name)
-    return [direct], [pl.col(name).sum().alias(name)], [direct]
-
-
-def measure_cells(records: dict[str, Rows], catalog: Catalog, name: str, by: tuple[str, ...] = (),
-                  measured: bool = True) -> pl.DataFrame:
-    """Per pledge, sub-project, indicator and period (and `by`) the indicator's measure over `records` -> column `name`.
-
-    `measured=False` counts the records each indicator cell takes in (what quarantine or a decision moved), whatever
-    the measure. Ratio measures add `name`__den. Additive measures are summed per record day first (millions of
-    records become thousands of days), then placed in the period of their own pledge's grid.
-    """
-    parts = []
-    for (source, date_column, _, _), group in indicator_groups(catalog).items():
-        rows = records.get(source)
-        if rows is None:
-            continue
-        indicator = group["indicator"]
-        measure = resolve_side_filters(indicator["measure"], catalog, date_column) if measured else {"kind": "count"}
-        cells = pl.DataFrame(group["cells"], schema=GROUP, orient="row")
-        subprojects = cells["subproject_id"].unique().to_list()
-        base = rows.lazy().filter(pl.col("subproject_id").is_in(subprojects) & filter_expr(indicator["filters"], date_column, catalog))
-        daily, final, direct = measure_aggs(measure, name)
-        keys = ["subproject_id", *by]
-        additive = len(daily) == len(direct)
-        if additive:
-            base = base.group_by(*keys, date_column).agg(daily)
-        values = (base.with_columns(period_of(date_column, catalog)).filter(pl.col("period").is_not_null())
-                  .group_by(*keys, "period").agg(final if additive else direct))
-        parts.append(cells.lazy().join(values, on="subproject_id"))
-    ratio = any(g["indicator"]["measure"]["kind"] == "ratio" for g in indicator_groups(catalog).values()) and measured
-    schema = {**{c: pl.String for c in GROUP}, "period": pl.String, **{c: pl.String for c in by}, name: pl.Int64,
-              **({f"{name}__den": pl.Int64} if ratio else {})}
-    if not parts:
-        return pl.DataFrame(schema=schema)
-    return pl.concat([p.with_columns([pl.lit(None, pl.Int64).alias(c) for c in schema if c not in p.collect_schema()]).select(list(schema)).cast(schema)
-                      for p in parts]).collect()
-
-
-def resolve_side_filters(measure: dict, catalog: Catalog, date_column: str) -> dict:
-    """A ratio's sides carry their own filters: compile them with the catalog (age bands) once."""
-    if measure["kind"] != "ratio":
-        return measure
-    sides = {side: {**measure[side], "__where": filter_expr(measure[side]["filters"], date_column, catalog) if measure[side].get("filters") else None}
-             for side in ("numerator", "denominator")}
-    return {**measure, **sides}
-
-
-def count_records(records: dict[str, Rows], catalog: Catalog, name: str, by: tuple[str, ...] = ()) -> pl.DataFrame:
-    """Records per pledge, sub-project, indicator and period (and `by`) that each indicator cell takes in -> column `name`."""
-    return measure_cells(records, catalog, name, by, measured=False)
 
 
 def build_indicators(
@@ -168,7 +70,7 @@ def build_indicators(
 
 def percent(numerator: str, denominator: str) -> pl.Expr:
     """numerator / denominator x 100, rounded to 0.1 (null without a denominator: a ratio of nothing is not 0%)."""
-    return pl.when(pl.col(denominator) > 0).then((pl.col(numerator) / pl.col(denominator) * 100).round(1))
+    return pl.when(pl.col(denominator) > 0).then((pl.col(numerator) / pl.col(denominator) * 100).round(1, mode=HALF_UP))
 
 
 def achievement_rate() -> pl.Expr:
@@ -185,7 +87,7 @@ def achievement_rate() -> pl.Expr:
         pl.when(definition == "period_over_target").then(period_value / pl.col("target"))
         .when(definition == "cumulative_over_target").then(cumulative / pl.col("target"))
         .otherwise(cumulative / pl.col("total_target")) * 100
-    ).round(1)
+    ).round(1, mode=HALF_UP)
 
 
 def build_holdbacks(quarantined: dict[str, pl.DataFrame], failures: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:

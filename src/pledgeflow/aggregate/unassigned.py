@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pledgeflow.aggregate.indicators import filter_expr
+from pledgeflow.aggregate.measures import filters_expr, readings
 from pledgeflow.catalog import Catalog, period_of
 from pledgeflow.catalog_model import AGE_BAND_FILTER
 from pledgeflow.contracts import Rows, conform, record_id
@@ -28,20 +28,21 @@ REASONS = {
 }
 
 
-def indicators_on(catalog: Catalog, dataset: str) -> list[tuple[dict, dict]]:
-    return [(p, i) for p in catalog.pledges for i in p["indicators"] if i["source_dataset"] == dataset]
+def readings_of(catalog: Catalog, dataset: str) -> list[tuple[dict, dict]]:
+    """(pledge, reading) for every reading of `dataset` (a ratio's side may read another dataset than its indicator)."""
+    return [(p, r) for p in catalog.pledges for i in p["indicators"] for r in readings(i) if r["source_dataset"] == dataset]
 
 
 def reason_expr(catalog: Catalog, dataset: str) -> pl.Expr:
     """The first reason that applies to a record of `dataset`, null when some indicator counts it."""
-    pledges_reading = {p["pledge_id"] for p, _ in indicators_on(catalog, dataset)}
+    pledges_reading = {p["pledge_id"] for p, _ in readings_of(catalog, dataset)}
     subs_of_reading = [s["subproject_id"] for p in catalog.pledges if p["pledge_id"] in pledges_reading for s in p["subprojects"]]
     listed, kept, counted = pl.lit(False), pl.lit(False), pl.lit(False)
-    for _, indicator in indicators_on(catalog, dataset):
-        mine = pl.col("subproject_id").is_in(indicator["subprojects"])
-        passes = mine & filter_expr(indicator["filters"], indicator["date_column"], catalog).fill_null(False)
+    for _, reading in readings_of(catalog, dataset):
+        mine = pl.col("subproject_id").is_in(reading["subprojects"])
+        passes = mine & filters_expr(reading["filter_sets"], reading["date_column"], catalog).fill_null(False)
         listed, kept = listed | mine, kept | passes
-        counted = counted | (passes & period_of(indicator["date_column"], catalog).is_not_null())
+        counted = counted | (passes & period_of(reading["date_column"], catalog).is_not_null())
     return (
         pl.when(~pl.col("subproject_id").is_in(subs_of_reading)).then(pl.lit("no_pledge_indicator"))
         .when(~listed).then(pl.lit("subproject_not_counted"))
@@ -52,9 +53,9 @@ def reason_expr(catalog: Catalog, dataset: str) -> pl.Expr:
 
 def depends_on(catalog: Catalog, dataset: str) -> list[str]:
     columns = {"subproject_id"}
-    for _, indicator in indicators_on(catalog, dataset):
-        columns.add(indicator["date_column"])
-        for column in indicator["filters"]:
+    for _, reading in readings_of(catalog, dataset):
+        columns.add(reading["date_column"])
+        for column in (name for filters in reading["filter_sets"] for name in filters):
             columns |= {"birth_year"} if column == AGE_BAND_FILTER else {column}
     return sorted(columns)
 

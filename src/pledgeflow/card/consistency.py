@@ -58,6 +58,14 @@ def label_rows(report: Report) -> pl.DataFrame:
             pl.col(label if label != "subproject" else "subproject_id").first().alias("resolved"),
             pl.col("source_ref").first()).select(
             pl.lit(table).alias("table"), pl.lit(label).alias("label"), pl.col(text).alias("observed_text"), "resolved", "source_ref"))
+    for table in ("targets", "results"):  # the 지표 column, on a card that prints one: a name no indicator has counts nowhere
+        frame = getattr(report, table)
+        if "indicator_text" in frame.columns:
+            frames.append(frame.filter(pl.col("indicator_text").is_not_null()).sort("source_row")
+                          .group_by("subproject_id", "indicator_text", maintain_order=True)
+                          .agg(pl.col("indicator_id").first().alias("resolved"), pl.col("source_ref").first())
+                          .select(pl.lit(table).alias("table"), pl.lit("indicator").alias("label"),
+                                  pl.col("indicator_text").alias("observed_text"), "resolved", "source_ref"))
     return pl.concat(frames)
 
 
@@ -71,10 +79,16 @@ def check_labels(report: Report) -> pl.DataFrame:
     ).with_columns(
         pl.when(pl.col("status") == MATCH)
         .then(pl.format("{} 표의 표기 '{}' → {} (카탈로그에 있는 표기)", "table", "observed_text", "resolved"))
+        .when(pl.col("label") == "indicator")
+        .then(pl.format("{} 표의 지표 '{}'은(는) 그 세부사업을 세는 카탈로그 지표의 indicator_id나 name_ko가 아닙니다: 이 행은 어디에도 계산되지 않습니다. "
+                        "schemas/catalog.yaml의 지표 이름과 맞추세요.", "table", "observed_text"))
         .otherwise(pl.format("{} 표의 표기 '{}'을(를) 카탈로그/대장 어휘에서 찾을 수 없습니다. schemas/catalog.yaml의 aliases에 추가하거나 표기를 확인하세요.",
                              "table", "observed_text")).alias("message_ko"),
         pl.when(pl.col("status") == MATCH)
         .then(pl.format("{} table: label '{}' → {} (a spelling the catalog knows)", "table", "observed_text", "resolved"))
+        .when(pl.col("label") == "indicator")
+        .then(pl.format("{} table: indicator '{}' is neither the indicator_id nor the name_ko of a catalog indicator counting that "
+                        "sub-project, so the row counts nowhere; match it to the indicator's name in schemas/catalog.yaml.", "table", "observed_text"))
         .otherwise(pl.format("{} table: label '{}' ({}) is unknown to the catalog / register vocabulary; add it to the aliases in schemas/catalog.yaml or check the keying.",
                              "table", "observed_text", "label")).alias("message_en"),
     )

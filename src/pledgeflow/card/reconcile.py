@@ -33,6 +33,8 @@ from pledgeflow.card.register import Report
 
 __all__ = ["reconcile_all", "reconcile_records", "reconcile_settled"]
 
+NO_INDICATOR = "no_indicator"  # the subject of a card figure the catalog assigns to no indicator
+
 
 def records_status() -> pl.Expr:
     """expected = from records, observed = printed; a missing side is not_reported, 0 on both is a match."""
@@ -68,24 +70,52 @@ def compare_indicators(indicators: pl.DataFrame, report: Report) -> list[pl.Data
     keys = ["subproject_id", "indicator_id"]
     printed = report.results.filter((pl.col("measure") == "actual") & pl.col("subproject_id").is_not_null())
     cells = printed.filter(pl.col("period") != "total").select(*keys, "period", "subproject_text", "period_text", "source_ref",
-                                                               pl.col("actual").cast(pl.Float64).alias("observed"), pl.col("value_text").alias("observed_text"))
+                                                               printed_value().alias("observed"), pl.col("value_text").alias("observed_text"))
     # a ratio indicator's card prints the ratio (수료율 90), not its numerator
     value = pl.when(pl.col("measure_kind") == "ratio").then(pl.col("actual_pct")).otherwise(pl.col("actual").cast(pl.Float64))
     per_period = indicators.select(*keys, "subproject_name_ko", "period", value.alias("expected")).join(
         cells, on=[*keys, "period"], how="full", coalesce=True).with_columns(
-        pl.format("indicators/{}/{}", *keys).alias("subject"),
+        indicator_subject().alias("subject"),
         pl.format("{} / {}", pl.coalesce("subproject_text", "subproject_name_ko"), "period").alias("where"))
     totals = printed.filter(pl.col("period") == "total")
     to_date = indicators.join(totals.select(*keys, "as_of_date"), on=keys).filter(pl.col("period_start_date") <= pl.col("as_of_date"))
     cumulative = totals.join(to_date.group_by(keys).agg(pl.col("actual").sum().cast(pl.Float64).alias("expected")), on=keys, how="left").with_columns(
-        pl.col("expected").fill_null(0), pl.col("actual").cast(pl.Float64).alias("observed"), pl.col("value_text").alias("observed_text"),
-        pl.format("indicators/{}/{}", *keys).alias("subject"),
+        pl.col("expected").fill_null(0), printed_value().alias("observed"), pl.col("value_text").alias("observed_text"),
+        indicator_subject().alias("subject"),
         pl.format("{} / 실적 합계(~{})", "subproject_text", "as_of_date").alias("where"))
-    return [describe_records(per_period, "period_actual", "기간별 실적", "Period actual"),
-            describe_records(cumulative, "cumulative_actual", "누적 실적", "Cumulative actual"),
-            compare_rates(report, cumulative.select(pl.coalesce("subproject_id", "subproject_text").alias("sp"), pl.col("expected").alias("num"),
-                                                    fmt(pl.col("expected")).alias("num_text")),
-                          "rate_from_records", pl.format("indicators/{}/{}", *keys), "기록 누적", "records cumulative")]
+    checks = [describe_records(per_period, "period_actual", "기간별 실적", "Period actual"),
+              describe_records(cumulative, "cumulative_actual", "누적 실적", "Cumulative actual"),
+              compare_rates(report, cumulative.select(pl.coalesce("subproject_id", "subproject_text").alias("sp"), pl.col("expected").alias("num"),
+                                                      fmt(pl.col("expected")).alias("num_text")),
+                            "rate_from_records", indicator_subject(), "기록 누적", "records cumulative")]
+    return [explain_unassigned_figures(frame, indicators) for frame in checks]
+
+
+def printed_value() -> pl.Expr:
+    """The card's 실적 as a number: a ratio indicator's percent (33.3%), any other indicator's count."""
+    return pl.coalesce("actual_pct", pl.col("actual").cast(pl.Float64))
+
+
+def indicator_subject() -> pl.Expr:
+    """indicators/<sub-project>/<indicator>; a card figure the catalog assigns to no indicator is `no_indicator` (a check
+    id is never null: the audit refuses one)."""
+    return pl.format("indicators/{}/{}", pl.coalesce("subproject_id", "subproject_text"), pl.col("indicator_id").fill_null(NO_INDICATOR))
+
+
+def explain_unassigned_figures(checks: pl.DataFrame, indicators: pl.DataFrame) -> pl.DataFrame:
+    """A card figure with no indicator says why and what to do: no indicator of the catalog counts its sub-project, or
+    its sub-project has several and the card row does not say which."""
+    measured = indicators["subproject_id"].unique().implode()
+    several = pl.col("subproject_id").is_in(measured)
+    why_ko = pl.when(several).then(pl.lit("카드 행이 어느 지표의 수치인지 알 수 없습니다: 보고 대장의 지표 열을 채우세요")).otherwise(
+        pl.lit("카탈로그의 어느 지표도 이 세부사업을 세지 않습니다: catalog.yaml에서 지표의 subprojects에 넣거나 지표를 선언하세요"))
+    why_en = pl.when(several).then(pl.lit("the card row does not say which indicator it reports: fill the register's indicator column")).otherwise(
+        pl.lit("no indicator of the catalog counts this sub-project: add it to an indicator's subprojects in catalog.yaml, or declare one"))
+    unassigned = pl.col("indicator_id").is_null()
+    return checks.with_columns(
+        pl.when(unassigned).then(pl.format("{} ({})", "message_ko", why_ko)).otherwise("message_ko").alias("message_ko"),
+        pl.when(unassigned).then(pl.format("{} ({})", "message_en", why_en)).otherwise("message_en").alias("message_en"),
+    )
 
 
 def match_cohorts(cohorts: pl.DataFrame, report: Report, catalog: Catalog) -> pl.DataFrame:

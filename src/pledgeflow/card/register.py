@@ -254,13 +254,20 @@ def type_targets(raw: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
 def type_results(raw: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
     measure = resolve(pl.col("measure_ko"), RESULT_MEASURES)
     is_rate = measure == "rate"
-    return with_labels(raw, catalog).with_columns(
+    # a ratio indicator's 실적 is a percent the card may print with decimals, with or without its sign
+    ratio = (measure == "actual") & pl.col("__ratio").fill_null(False)
+    text = pl.col("value_text")
+    pct_text = pl.when(text.str.contains("%") | is_none_marker(text)).then(text).otherwise(text + "%")
+    kinds = catalog.indicators_frame.select("pledge_id", "subproject_id", "indicator_id",
+                                            (pl.col("measure_kind") == "ratio").alias("__ratio"))
+    return with_labels(raw, catalog).join(kinds, on=["pledge_id", "subproject_id", "indicator_id"], how="left").with_columns(
         measure.alias("measure"),
-        pl.when(measure == "actual").then(parse_int(pl.col("value_text"), lenient_grouping=True)).alias("actual"),
-        pl.when(is_rate).then(parse_rate_pct(pl.col("value_text"))).alias("rate_pct"),
-        pl.when(is_rate).then(rate_is_malformed(pl.col("value_text")))
-        .otherwise(number_is_malformed(pl.col("value_text"))).alias("malformed"),
-    )
+        pl.when(measure == "actual").then(parse_int(text, lenient_grouping=True)).alias("actual"),
+        pl.when(ratio).then(parse_rate_pct(pct_text)).alias("actual_pct"),
+        pl.when(is_rate).then(parse_rate_pct(text)).alias("rate_pct"),
+        pl.when(is_rate).then(rate_is_malformed(text)).when(ratio).then(rate_is_malformed(pct_text))
+        .otherwise(number_is_malformed(text)).alias("malformed"),
+    ).drop("__ratio")
 
 
 def type_budget(raw: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:

@@ -7,7 +7,8 @@ Prefect or Great Expectations, so they start in a couple of seconds.
 Exit codes: 0 published (completed, or completed with warnings); 1 the run failed
 (nothing published) or `validate` found failures; 2 bad usage or a path that does
 not exist; 3 blocked by a data threshold or critical rule; 4 blocked by a critical
-audit expectation; 5 another run is in progress. See `pledgeflow.errors`.
+audit expectation; 5 another run is in progress. See `pledgeflow.errors`; what a run
+prints is `pledgeflow.cli.run_output`.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from pledgeflow.cli.catalog import catalog_app
 from pledgeflow.cli.common import (JsonOption, RootOption, add_columns, cells, check_choice, console, dataset_choices, err_console,
                                    fit_to_output, print_json, project_settings)
 from pledgeflow.cli.review import review_app
+from pledgeflow.cli.run_output import print_indicators, print_summary, refuse_broken_catalog, stop_unpublished
 from pledgeflow.cli.shown import OPEN_STATES, count_states, failures_headline, failures_to_show, print_failures, step_durations
-from pledgeflow.errors import EXIT_AUDIT, EXIT_BLOCKED, EXIT_BUSY, exit_code_of
 from pledgeflow.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="pledgeflow: track pledge indicators from their records.")
@@ -79,6 +80,7 @@ def run(
     """Run the nightly flow once on the deliveries in raw/ and publish the curated tables."""
     quiet_prefect_environment()
     settings = project_settings(root)
+    refuse_broken_catalog(settings, wait)  # before a temporary server's 10-40 s, not after
     from pledgeflow.run.flow import with_task_runner  # Prefect is imported only here
 
     nightly = with_task_runner(task_runner.value, workers)
@@ -91,53 +93,12 @@ def run(
     state = nightly(root=str(settings.root), full=full, wait_seconds=wait, return_state=True)
     if not state.is_completed():
         error = state.result(raise_on_failure=False)
-        code = exit_code_of(error if isinstance(error, BaseException) else RuntimeError(state.message))
-        what = {EXIT_BLOCKED: "blocked by its data", EXIT_AUDIT: "blocked by the audit",
-                EXIT_BUSY: "not started"}.get(code, "failed")
-        console.print(f"[bold red]Run {what}[/] (exit {code}): {escape(str(error))}")
-        console.print("Nothing was published; the previous curated version is still current.")
-        if code == EXIT_BLOCKED:
-            print_blocked_pack(settings)
-        raise typer.Exit(code)
+        stop_unpublished(settings, error if isinstance(error, BaseException) else RuntimeError(state.message))
     summary = state.result()
     print_summary(summary)
     print_indicators(settings)
     console.print(f"Review pack (steward): [bold]{summary['review_pack']}[/]")
     console.print(f"Pledge report: [bold]{summary['pledge_report']}[/]", soft_wrap=True)
-
-
-def print_blocked_pack(settings: Settings) -> None:
-    """Where the failures that blocked this run are, when it was blocked by them (not by an unreadable register)."""
-    from pledgeflow.run.history import next_run_number
-    from pledgeflow.steward.blocked import latest_blocked
-
-    blocked = latest_blocked(settings.state_dir)
-    if blocked and blocked["run_number"] == next_run_number(settings.state_dir) - 1:
-        console.print(f"The failures that blocked it: `pledgeflow failures`; review pack: [bold]{blocked['review_pack']}[/]",
-                      soft_wrap=True)
-
-
-def print_indicators(settings: Settings) -> None:
-    from pledgeflow.publish.version import read_current
-
-    frame = read_current(settings.curated_dir, "indicators")
-    table = Table(title="Indicators from records (공약달성 확인지표)")
-    columns = {"subproject_id": "sub-project", "period": "기간", "target": "목표", "actual": "실적 records",
-               "reported_actual": "실적 card", "cumulative_actual": "누적", "total_target": "총목표",
-               "achievement_rate_pct": "이행률 %", "excluded_records": "held back", "status": "status"}
-    for header in columns.values():
-        table.add_column(header, overflow="fold")
-    for row in frame.select(list(columns)).iter_rows():
-        table.add_row(*cells(row))
-    console.print(table)
-
-
-def print_summary(summary: dict) -> None:
-    table = Table(title=f"pledgeflow {summary['run_id']}: {summary['status']}", show_header=False)
-    for key, value in summary.items():
-        table.add_row(key, str(value))
-    console.print(table)
-    console.print(f"Curated tables: [bold]{summary['curated_path']}[/] (parquet + pledgeflow.duckdb)")
 
 
 @app.command()

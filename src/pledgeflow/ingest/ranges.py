@@ -1,4 +1,5 @@
-"""Range failures that say their range: the allowed values, read from the pandera check's own statistics.
+"""Range failures that say their range: the allowed values, read from the pandera check's own statistics,
+and dates outside a pledge's term that say which pledge and which term.
 
 "허용 범위 밖의 값입니다" does not tell a steward what to type. The bounds live once, in the dataset's
 YAML schema; this module reads them back from the compiled checks (`Check.statistics`), so a changed bound
@@ -11,8 +12,12 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from pledgeflow.contracts import ROW
+
 if TYPE_CHECKING:
     import pandera.polars as pa
+
+    from pledgeflow.catalog import Catalog
 
 RANGE_RULES = ("in_range", "greater_than_or_equal_to", "greater_than", "less_than_or_equal_to", "less_than", "str_length")
 
@@ -69,3 +74,37 @@ def name_ranges(failures: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFr
         .otherwise(pl.col("message_en")).alias("message_en"),
     ).select(order)
 
+
+
+def name_terms(failures: pl.DataFrame, typed: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
+    """Append the term a `date_in_term` failure was checked against: its own pledge's, found by its sub-project
+    ("(공약 d01-2018-15 임기: 2018. 7. 1. ~ 2022. 6. 30.)"), or every term together when the sub-project is unknown.
+
+    Terms differ from pledge to pledge, so the rule's message (schemas/rules.yaml) cannot name one."""
+    outside = pl.col("rule") == "date_in_term"
+    if "subproject_id" not in typed.columns or not failures.select(outside.any()).item():
+        return failures
+    rows = failures.filter(outside).select(ROW).unique()
+    terms = catalog.terms_frame.select("subproject_id", "pledge_id", "term_start_date", "term_end_date")
+    own = typed.join(rows, on=ROW, how="semi").select(ROW, "subproject_id").join(terms, on="subproject_id", how="left")
+    start, end = pl.lit(catalog.term_start_date).str.to_date(), pl.lit(catalog.term_end_date).str.to_date()
+    known = pl.col("pledge_id").is_not_null()
+    first, last = pl.coalesce("term_start_date", start), pl.coalesce("term_end_date", end)
+    texts = own.select(
+        ROW, pl.lit("date_in_term").alias("rule"),
+        pl.when(known).then(pl.format("공약 {} 임기: {} ~ {}", "pledge_id", _korean_date(first), _korean_date(last)))
+        .otherwise(pl.format("모든 공약의 임기: {} ~ {}", _korean_date(first), _korean_date(last))).alias("term_ko"),
+        pl.when(known).then(pl.format("term of pledge {}: {} to {}", "pledge_id", first, last))
+        .otherwise(pl.format("every pledge's term: {} to {}", first, last)).alias("term_en"))
+    joined = failures.join(texts, on=[ROW, "rule"], how="left")
+    return joined.with_columns(
+        pl.when(pl.col("term_ko").is_not_null()).then(pl.format("{} ({})", "message_ko", "term_ko"))
+        .otherwise(pl.col("message_ko")).alias("message_ko"),
+        pl.when(pl.col("term_en").is_not_null()).then(pl.format("{} ({})", "message_en", "term_en"))
+        .otherwise(pl.col("message_en")).alias("message_en"),
+    ).select(failures.columns)
+
+
+def _korean_date(day: pl.Expr) -> pl.Expr:
+    """2018. 7. 1.: the date as Korean forms print it."""
+    return pl.format("{}. {}. {}.", day.dt.year(), day.dt.month(), day.dt.day())

@@ -19,7 +19,7 @@ import polars as pl
 from pledgeflow import korean
 from pledgeflow.catalog import ID_COLUMNS, Catalog, Descriptor, normalise_label_expr, pseudonym_column
 from pledgeflow.contracts import FAILURE_SCHEMA, ROW, record_id, record_key
-from pledgeflow.ingest.ranges import name_ranges
+from pledgeflow.ingest.ranges import name_ranges, name_terms
 from pledgeflow.ingest.guard import echo_extra_fields, extra_field_failures
 from pledgeflow.privacy import contains_personal_number, keyed_digest, mask_columns, mask_personal_numbers, pseudonymise
 
@@ -269,7 +269,7 @@ def validate_frame(raw: pl.DataFrame, descriptor: Descriptor, project: Project) 
     schema_failures = check_schema(typed, project.raw_schema(descriptor.dataset))
     cells = drop_shadowed(pl.concat([parse_failures, schema_failures, extra_field_failures(raw)]))
     described = echo_extra_fields(describe_failures(cells, raw, typed, descriptor, project.rules), raw)
-    failures = name_ranges(described, project.raw_schema(descriptor.dataset))
+    failures = name_terms(name_ranges(described, project.raw_schema(descriptor.dataset)), typed, project.catalog)
     valid, quarantined = (mask_text_columns(rows, descriptor) for rows in split_quarantine(typed, failures))
     delivered = delivered_view(raw.join(quarantined.select(ROW), on=ROW, how="semi"), typed, descriptor)
     return ValidatedFrame(valid=valid, quarantined=quarantined, failures=failures, delivered=delivered)

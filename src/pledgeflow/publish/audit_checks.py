@@ -10,6 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from pledgeflow.contracts import INDICATOR_CELL, INDICATOR_KEY
+from pledgeflow.korean import HALF_UP
 
 BUDGET_KEY = ["pledge_id", "subproject_id", "funding_source", "period"]
 
@@ -38,7 +39,7 @@ def derive_indicator_checks(frame: pl.DataFrame, tables: dict[str, pl.DataFrame]
     cumulative = pl.when(ratio).then(pl.col("cumulative_pct")).otherwise(pl.col("cumulative_actual"))
     expected_rate = (pl.when(pl.col("rate_definition") == "period_over_target").then(period_value / pl.col("target"))
                      .when(pl.col("rate_definition") == "cumulative_over_target").then(cumulative / pl.col("target"))
-                     .otherwise(cumulative / pl.col("total_target")) * 100).round(1)
+                     .otherwise(cumulative / pl.col("total_target")) * 100).round(1, mode=HALF_UP)
     cell = ["subproject_id", "indicator_id", "period"]
     return ordered.with_columns(
         (pl.col("cumulative_actual") - pl.col("actual").cum_sum().over(INDICATOR_KEY)).alias("derived_cumulative_minus_running_sum"),

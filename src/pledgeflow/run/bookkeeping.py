@@ -14,11 +14,13 @@ import polars as pl
 
 from pledgeflow import storage
 from pledgeflow.clock import now_utc, seoul_date
+from pledgeflow.contracts import load_contracts
 from pledgeflow.errors import NotPublished
 from pledgeflow.privacy import mask_text
 from pledgeflow.project import Project
 from pledgeflow.publish.manifest import build_manifest
 from pledgeflow.run import history
+from pledgeflow.settings import Settings
 from pledgeflow.settle import Settled
 
 
@@ -109,10 +111,24 @@ def run_status(warnings: list[str]) -> str:
 
 def record_unpublished(run: RunContext, project: Project, error: BaseException, step_seconds: dict[str, float]) -> None:
     """Record a run that did not publish in the history: `blocked` for a verdict, `failed` for anything else."""
+    write_unpublished(run, project.settings.state_dir, project.contract("runs"), error, step_seconds)
+
+
+def record_refused(settings: Settings, error: BaseException) -> None:
+    """Record a run refused before its project loaded (a broken catalog: blocked, exit 3), numbered as any run.
+
+    An operator reading `pledgeflow runs` after a night sees it beside the runs that did start."""
+    contract = load_contracts(settings.schemas_dir / "curated")["runs"]
+    run = RunContext(history.next_run_number(settings.state_dir, settings.curated_dir), now_utc())
+    write_unpublished(run, settings.state_dir, contract, error, {})
+
+
+def write_unpublished(run: RunContext, state_dir: Path, contract: dict[str, pl.DataType], error: BaseException,
+                      step_seconds: dict[str, float]) -> None:
     status = "blocked" if isinstance(error, NotPublished) else "failed"
     message = mask_text(f"{type(error).__name__}: {error}")
-    history.record_run(project.settings.state_dir, {**run_metadata(run, step_seconds), "status": status,
-                                                    "message": message, "version": None}, project.contract("runs"))
+    history.record_run(state_dir, {**run_metadata(run, step_seconds), "status": status, "message": message, "version": None},
+                       contract)
 
 
 def make_manifest(run: RunContext, deliveries: pl.DataFrame, settled: Settled, status: str, reused: list[str],

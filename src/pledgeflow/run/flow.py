@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import polars as pl
 from prefect import flow, get_run_logger, task, unmapped
@@ -198,10 +198,20 @@ def nightly(root: str | None = None, full: bool = False, wait_seconds: float = 0
     settings = Settings.from_root(root)
     try:
         with run_lock(settings.state_dir, wait_seconds):
-            return finished_state(run_once(Project.load(settings), full), get_run_logger())
+            return finished_state(run_once(load_project(settings), full), get_run_logger())
     except NotPublished as verdict:
         get_run_logger().error("Nothing was published: %s", verdict)
         return Failed(message=str(verdict), data=verdict)
+
+
+def load_project(settings: Settings) -> Project:
+    """The project, loaded once per run; a configuration the run refuses (a broken catalog) is in the history too."""
+    try:
+        return Project.load(settings)
+    except Exception as error:
+        with suppress(Exception):  # configuration too broken to keep a history with: the error itself says why
+            bookkeeping.record_refused(settings, error)
+        raise
 
 
 def finished_state(summary: dict, logger) -> State:
