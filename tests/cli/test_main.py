@@ -82,6 +82,11 @@ def test_synth_writes_a_runnable_project_and_refuses_the_repo(tmp_path):
     assert result.exit_code == 0, result.output
     assert list((tmp_path / "bench/raw/placements").rglob("*.*")) and (tmp_path / "bench/schemas/catalog.yaml").exists()
     assert invoke("synth", str(REPO), "--root", str(REPO)).exit_code == 2
+    # a delivery in a district's folder under the dataset's folder is validated as that dataset, as the run reads it
+    delivery = sorted((tmp_path / "bench/raw/placements").rglob("*.csv"))[0]
+    assert delivery.parent.parent.name == "placements"
+    checked = invoke("validate", str(delivery), "--root", str(tmp_path / "bench"))
+    assert checked.exit_code in (0, 1) and f"{delivery.name}: read " in checked.output, checked.output
 
 
 def test_python_dash_m_pledgeflow_is_the_same_command_line():

@@ -121,7 +121,9 @@ def validate(
         raise typer.Exit(2)
     project = Project.load(settings)
     catalog = project.catalog
-    dataset = dataset or path.resolve().parent.name
+    # the dataset's folder may hold a folder per district (raw/placements/d01_종로구/…), as the run reads it
+    folders = {d.folder: name for name, d in catalog.descriptors.items()}
+    dataset = dataset or next((folders[p.name] for p in path.resolve().parents if p.name in folders), path.resolve().parent.name)
     if dataset not in catalog.descriptors:
         console.print(f"[red]Unknown dataset {dataset!r}[/]: pass --dataset {' | '.join(catalog.descriptors)}")
         raise typer.Exit(2)
