@@ -34,3 +34,22 @@ def test_a_run_that_did_not_publish_is_recorded_without_the_personal_numbers_of_
     assert history["status"].to_list() == ["blocked", "failed"]
     said = " ".join(history["message"])
     assert "2345678" not in said and "9876-5432" not in said and "BlockedByData" in said and "OSError" in said
+
+
+def test_a_deployment_run_refused_for_its_catalog_is_in_the_history_as_blocked(tmp_path):
+    """The served flow loads the project itself (no CLI before it): a broken catalog is recorded there too."""
+    import pytest
+
+    from pledgeflow.errors import CatalogError
+    from pledgeflow.run.flow import load_project
+    from pledgeflow.settings import Settings
+    from tests.conftest import copy_project
+
+    root = copy_project(tmp_path / "p")
+    catalog = root / "schemas" / "catalog.yaml"
+    catalog.write_text(catalog.read_text(encoding="utf-8").replace("indicators:", "indicator:", 1), encoding="utf-8")
+    with pytest.raises(CatalogError, match="unknown key 'indicator'"):
+        load_project(Settings.from_root(root))
+    history = pl.read_parquet(root / "state" / "runs.parquet")
+    assert history.select("run_number", "status").rows() == [(1, "blocked")]
+    assert "unknown key 'indicator'" in history["message"][0]
