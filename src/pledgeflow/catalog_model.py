@@ -162,6 +162,11 @@ def check_periods(pledge: dict, issue) -> None:
         if (_date(after.get("start_date")) or dt.date.max) <= (_date(before.get("end_date")) or dt.date.min):
             issue(pledge, f"기간 '{before['period']}'과 '{after['period']}'이 겹칩니다.",
                   f"periods '{before['period']}' and '{after['period']}' overlap.")
+        elif None not in (_date(after.get("start_date")), _date(before.get("end_date"))) and \
+                _date(after["start_date"]) - _date(before["end_date"]) > dt.timedelta(days=1):
+            # a record dated in the gap is valid but counted nowhere (unassigned_records: outside_periods)
+            issue(pledge, f"기간 '{before['period']}'과 '{after['period']}' 사이에 어느 기간에도 들지 않는 날이 있습니다.",
+                  f"days between periods '{before['period']}' and '{after['period']}' belong to no period.", "warning")
     labels = [q.get("period") for q in periods]
     if len(set(labels)) != len(labels):
         issue(pledge, "같은 기간 이름이 두 번 쓰였습니다.", "a period label is used twice.")

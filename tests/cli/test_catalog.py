@@ -130,6 +130,12 @@ def test_the_run_refuses_a_broken_catalog_as_blocked_by_its_data(two):
     assert refused.value.issues[0].line and "행" in refused.value.message_ko
 
 
+def test_a_gap_between_two_periods_is_a_warning(two):
+    edit_catalog(two, '{period: "2023 상반기", start_date: 2023-01-01', '{period: "2023 상반기", start_date: 2023-02-01')
+    result = check(two)
+    assert result.exit_code == 0 and "[warning]" in result.output and "belong to no period" in result.output, result.output
+
+
 def test_a_spelling_shared_by_two_sub_projects_is_refused(two):
     edit_catalog(two, "aliases: [신중년 박람회]", "aliases: [신중년 박람회, 중장년 일자리]")
     result = check(two)
