@@ -138,6 +138,11 @@ def rate_is_malformed(expr: pl.Expr) -> pl.Expr:
     return ~is_none_marker(expr) & ~normalised(expr).str.contains(_RATE).fill_null(False)
 
 
+def format_date(day: pl.Expr) -> pl.Expr:
+    """Date -> "2018. 7. 1.", as Korean forms print it."""
+    return pl.format("{}. {}. {}.", day.dt.year(), day.dt.month(), day.dt.day())
+
+
 def parse_date(expr: pl.Expr) -> pl.Expr:
     """Korean date text -> Date; an impossible date (2019. 2. 30.), a weekday that is not the date's
     ("2019.11.4.(화)"), an out-of-range Excel serial or an unknown format -> null."""

@@ -17,6 +17,7 @@ from pledgeflow.catalog_model import AGE_BAND_FILTER
 from pledgeflow.contracts import INDICATOR_KEY, Rows
 
 GROUP = INDICATOR_KEY
+SIDES = ("numerator", "denominator")
 
 
 def indicator_groups(catalog: Catalog) -> dict[tuple, dict]:
@@ -51,7 +52,7 @@ def measure_aggs(measure: dict, name: str) -> tuple[list[pl.Expr], list[pl.Expr]
     """A measure as (per record day, then per period) aggregations when it adds up, and as direct aggregations over
     the records (needed by a distinct count); into column `name` (a ratio: `name` and `name`__den)."""
     if measure["kind"] == "ratio":
-        sides = [measure_aggs(measure[side], col) for side, col in (("numerator", name), ("denominator", f"{name}__den"))]
+        sides = [measure_aggs(measure[side], col) for side, col in zip(SIDES, (name, f"{name}__den"))]
         return tuple([*sides[0][k], *sides[1][k]] for k in range(3))
     where, column = measure.get("__where"), measure.get("column")
     if measure["kind"] == "count":
@@ -114,7 +115,7 @@ def measure_across(records: dict[str, Rows], indicator: dict, cells: pl.DataFram
                    catalog: Catalog) -> pl.LazyFrame | None:
     """A ratio whose sides read different datasets or dates: each side measured on its own rows, joined by period."""
     sides = []
-    for side, column in (("numerator", name), ("denominator", f"{name}__den")):
+    for side, column in zip(SIDES, (name, f"{name}__den")):
         reading = side_reading(indicator, side)
         rows = records.get(reading["source_dataset"])
         if rows is not None:
@@ -123,8 +124,6 @@ def measure_across(records: dict[str, Rows], indicator: dict, cells: pl.DataFram
         return sides[0] if sides else None
     return sides[0].join(sides[1], on=[*GROUP, *by, "period"], how="full", coalesce=True)
 
-
-SIDES = ("numerator", "denominator")
 
 
 def crosses_datasets(indicator: dict) -> bool:
@@ -164,7 +163,7 @@ def resolve_side_filters(measure: dict, catalog: Catalog, date_column: str) -> d
     if measure["kind"] != "ratio":
         return measure
     sides = {side: {**measure[side], "__where": filter_expr(measure[side]["filters"], date_column, catalog) if measure[side].get("filters") else None}
-             for side in ("numerator", "denominator")}
+             for side in SIDES}
     return {**measure, **sides}
 
 

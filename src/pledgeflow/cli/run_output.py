@@ -10,14 +10,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from pledgeflow.cli.common import cells, console
-from pledgeflow.errors import EXIT_AUDIT, EXIT_BLOCKED, EXIT_BUSY, exit_code_of
+from pledgeflow.errors import EXIT_AUDIT, EXIT_BLOCKED, EXIT_BUSY, CatalogError, exit_code_of
 from pledgeflow.settings import Settings
 
 
 def refuse_broken_catalog(settings: Settings, wait: float) -> None:
     """A catalog the run would refuse stops it here, recorded in the run history as the flow records it (exit 3)."""
     from pledgeflow.catalog import load_catalog
-    from pledgeflow.errors import CatalogError
 
     try:
         load_catalog(settings.schemas_dir)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from pledgeflow.contracts import ROW
+from pledgeflow.korean import format_date
 
 if TYPE_CHECKING:
     import pandera.polars as pa
@@ -65,15 +66,18 @@ def name_ranges(failures: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFr
     ranges = range_texts(schema)
     if ranges.height == 0 or failures.height == 0:
         return failures
-    order = failures.columns
-    joined = failures.join(ranges, on=["column", "rule"], how="left")
-    return joined.with_columns(
-        pl.when(pl.col("range_ko").is_not_null()).then(pl.format("{} (허용 범위: {})", "message_ko", "range_ko"))
-        .otherwise(pl.col("message_ko")).alias("message_ko"),
-        pl.when(pl.col("range_en").is_not_null()).then(pl.format("{} (allowed: {})", "message_en", "range_en"))
-        .otherwise(pl.col("message_en")).alias("message_en"),
-    ).select(order)
+    details = ranges.select("column", "rule", ("허용 범위: " + pl.col("range_ko")).alias("detail_ko"),
+                            ("allowed: " + pl.col("range_en")).alias("detail_en"))
+    return append_details(failures, details, ["column", "rule"])
 
+
+def append_details(failures: pl.DataFrame, details: pl.DataFrame, on: list[str]) -> pl.DataFrame:
+    """Append " (detail_ko)" / " (detail_en)" to the messages of the failures `details` matches on `on`; others unchanged."""
+    joined = failures.join(details, on=on, how="left")
+    return joined.with_columns(
+        pl.when(pl.col(f"detail_{lang}").is_not_null()).then(pl.format("{} ({})", f"message_{lang}", f"detail_{lang}"))
+        .otherwise(pl.col(f"message_{lang}")).alias(f"message_{lang}") for lang in ("ko", "en")
+    ).select(failures.columns)
 
 
 def name_terms(failures: pl.DataFrame, typed: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
@@ -92,19 +96,8 @@ def name_terms(failures: pl.DataFrame, typed: pl.DataFrame, catalog: Catalog) ->
     first, last = pl.coalesce("term_start_date", start), pl.coalesce("term_end_date", end)
     texts = own.select(
         ROW, pl.lit("date_in_term").alias("rule"),
-        pl.when(known).then(pl.format("공약 {} 임기: {} ~ {}", "pledge_id", _korean_date(first), _korean_date(last)))
-        .otherwise(pl.format("모든 공약의 임기: {} ~ {}", _korean_date(first), _korean_date(last))).alias("term_ko"),
+        pl.when(known).then(pl.format("공약 {} 임기: {} ~ {}", "pledge_id", format_date(first), format_date(last)))
+        .otherwise(pl.format("모든 공약의 임기: {} ~ {}", format_date(first), format_date(last))).alias("detail_ko"),
         pl.when(known).then(pl.format("term of pledge {}: {} to {}", "pledge_id", first, last))
-        .otherwise(pl.format("every pledge's term: {} to {}", first, last)).alias("term_en"))
-    joined = failures.join(texts, on=[ROW, "rule"], how="left")
-    return joined.with_columns(
-        pl.when(pl.col("term_ko").is_not_null()).then(pl.format("{} ({})", "message_ko", "term_ko"))
-        .otherwise(pl.col("message_ko")).alias("message_ko"),
-        pl.when(pl.col("term_en").is_not_null()).then(pl.format("{} ({})", "message_en", "term_en"))
-        .otherwise(pl.col("message_en")).alias("message_en"),
-    ).select(failures.columns)
-
-
-def _korean_date(day: pl.Expr) -> pl.Expr:
-    """2018. 7. 1.: the date as Korean forms print it."""
-    return pl.format("{}. {}. {}.", day.dt.year(), day.dt.month(), day.dt.day())
+        .otherwise(pl.format("every pledge's term: {} to {}", first, last)).alias("detail_en"))
+    return append_details(failures, texts, [ROW, "rule"])

@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from pledgeflow.catalog import Catalog
+from pledgeflow.korean import format_date
 
 CREATED = datetime(2024, 1, 2, 9, 0, 0)  # workbook metadata: fixed, so files are reproducible
 DATE_STYLES = ("dotted", "short", "compact", "iso")
@@ -53,7 +54,7 @@ def render(frame: pl.DataFrame, dataset: str, catalog: Catalog, rng: np.random.G
 def korean_date(column: str, style: str) -> pl.Expr:
     day = pl.col(column)
     if style == "dotted":
-        return pl.format("{}. {}. {}.", day.dt.year(), day.dt.month(), day.dt.day())
+        return format_date(day)
     if style == "short":
         return pl.format("'{}. {}. {}.", (day.dt.year() % 100).cast(pl.String).str.zfill(2), day.dt.month(), day.dt.day())
     return day.dt.strftime("%Y.%m.%d" if style == "compact" else "%Y-%m-%d")
