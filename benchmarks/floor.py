@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -102,7 +101,17 @@ def brn_ok(brn: pl.Expr) -> pl.Expr:
     return brn.str.contains(r"^[0-9]{10}$") & (((10 - total % 10) % 10) == digits[9])
 
 
-def typed_placements(raw: pl.DataFrame, catalog: Catalog, key: str, term: tuple[date, date]) -> pl.DataFrame:
+def in_own_term(day: pl.Expr, catalog: Catalog) -> pl.Expr:
+    """The date inside the term of the pledge its `subproject_id` belongs to (null for an unknown sub-project,
+    which fails its own check)."""
+    terms = catalog.terms_frame
+    bound = {side: pl.col("subproject_id").replace_strict(dict(zip(terms["subproject_id"], terms[side])), default=None,
+                                                          return_dtype=pl.Date)
+             for side in ("term_start_date", "term_end_date")}
+    return day.is_between(bound["term_start_date"], bound["term_end_date"])
+
+
+def typed_placements(raw: pl.DataFrame, catalog: Catalog, key: str) -> pl.DataFrame:
     """Typed columns first, then checks over them: each cell is parsed once."""
     typed = raw.lazy().select(
         "source_file", "source_row", text("person_key").alias("person"),
@@ -116,7 +125,7 @@ def typed_placements(raw: pl.DataFrame, catalog: Catalog, key: str, term: tuple[
     birth, brn, hire = pl.col("birth_year"), pl.col("employer_brn"), pl.col("hire_date")
     bad = (
         pl.col("person").is_null() | birth.is_null() | ~birth.is_between(1930, 2010) | brn.is_null() | ~brn_ok(brn)
-        | hire.is_null() | ~hire.is_between(*term) | pl.col("subproject_id").is_null() | pl.col("channel_id").is_null()
+        | hire.is_null() | ~in_own_term(hire, catalog) | pl.col("subproject_id").is_null() | pl.col("channel_id").is_null()
         | pl.col("personal")
     )
     return typed.select(
@@ -125,7 +134,7 @@ def typed_placements(raw: pl.DataFrame, catalog: Catalog, key: str, term: tuple[
     )
 
 
-def typed_events(raw: pl.DataFrame, dataset: str, catalog: Catalog, term: tuple[date, date]) -> pl.DataFrame:
+def typed_events(raw: pl.DataFrame, dataset: str, catalog: Catalog) -> pl.DataFrame:
     id_column, date_column = EVENT_DATASETS[dataset]
     ints = ("enrolled_count", "completed_count") if dataset == "training_cohorts" else ("firm_count", "participant_count")
     dates = (date_column, "end_date") if dataset == "training_cohorts" else (date_column,)
@@ -137,7 +146,7 @@ def typed_events(raw: pl.DataFrame, dataset: str, catalog: Catalog, term: tuple[
         *(parse(c, korean.parse_int).alias(c) for c in ints), *(parse(c, korean.parse_date).alias(c) for c in dates),
     ).collect(engine=ENGINE)
     when = pl.col(date_column)
-    bad = (pl.col("event_id").is_null() | (pl.col("event_id").str.len_chars() > 40) | when.is_null() | ~when.is_between(*term)
+    bad = (pl.col("event_id").is_null() | (pl.col("event_id").str.len_chars() > 40) | when.is_null() | ~in_own_term(when, catalog)
            | pl.col("subproject_id").is_null() | pl.col("personal") | pl.any_horizontal(pl.col(*ints, *dates, *names).is_null()))
     if dataset == "training_cohorts":
         enrolled, completed = pl.col("enrolled_count"), pl.col("completed_count")
@@ -172,13 +181,16 @@ def settle_placements(placements: pl.DataFrame, events: pl.DataFrame, catalog: C
 
 def count_indicators(placements: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
     """actual / excluded_records / cumulative_actual per pledge, sub-project, indicator and period."""
-    periods = catalog.periods_frame  # one grid per pledge; the synthetic pledges share the term's grid
-    period = pl.lit(None, pl.String)
-    for row in periods.unique(["period", "start_date", "end_date"]).sort("start_date").iter_rows(named=True):
-        period = pl.when(pl.col("hire_date").is_between(row["start_date"], row["end_date"])).then(pl.lit(row["period"])).otherwise(period)
-    counted = (placements.filter(pl.col("subproject_id").is_not_null()).with_columns(period.alias("period"))
-               .filter(pl.col("period").is_not_null()).group_by("subproject_id", "period")
-               .agg((~pl.col("held")).sum().alias("actual"), pl.col("held").sum().alias("excluded_records")))
+    periods = catalog.periods_frame  # each pledge's own grid
+    # records counted per sub-project and day first (tens of thousands of groups), then each day placed in a
+    # period of its sub-project's pledge's grid
+    days = (placements.filter(pl.col("subproject_id").is_not_null() & pl.col("hire_date").is_not_null())
+            .group_by("subproject_id", "hire_date")
+            .agg((~pl.col("held")).sum().alias("actual"), pl.col("held").sum().alias("excluded_records")))
+    counted = (days.join(catalog.terms_frame.select("subproject_id", "pledge_id"), on="subproject_id")
+               .join(periods.select("pledge_id", "period", "start_date", "end_date"), on="pledge_id")
+               .filter(pl.col("hire_date").is_between("start_date", "end_date"))
+               .group_by("subproject_id", "period").agg(pl.col("actual", "excluded_records").sum()))
     cells = catalog.indicators_frame.select("pledge_id", "subproject_id", "indicator_id").join(
         periods.select("pledge_id", "period", "period_order"), on="pledge_id")
     group = ["pledge_id", "subproject_id", "indicator_id"]
@@ -213,12 +225,11 @@ def run_floor(root: Path, key: str = DEVELOPMENT_PSEUDONYM_KEY, workers: int = 4
     """
     root = Path(root)
     catalog = load_catalog(root / "schemas")
-    term = (date.fromisoformat(catalog.term_start_date), date.fromisoformat(catalog.term_end_date))
     raw_dir, datasets = root / "raw", catalog.descriptors
     with ThreadPoolExecutor(workers) as pool:
-        events = pl.concat([type_files(raw_dir, datasets[d], lambda raw, d=d: typed_events(raw, d, catalog, term), pool)
+        events = pl.concat([type_files(raw_dir, datasets[d], lambda raw, d=d: typed_events(raw, d, catalog), pool)
                             for d in EVENT_DATASETS])
-        typed = type_files(raw_dir, datasets["placements"], lambda raw: typed_placements(raw, catalog, key, term), pool)
+        typed = type_files(raw_dir, datasets["placements"], lambda raw: typed_placements(raw, catalog, key), pool)
     return count_indicators(settle_placements(typed, events, catalog), catalog)
 
 

@@ -91,15 +91,47 @@ def test_every_district_is_a_government_with_its_own_pledge_sub_projects_term_an
 
     project = make_project(synthetic)
     catalog = project.catalog
-    assert [p["pledge_id"] for p in catalog.pledges] == ["d01-2018-15", "d02-2018-15", "d03-2018-15"]
+    assert [p["pledge_id"] for p in catalog.pledges] == ["d01-2018-15", "d02-2022-15", "d03-2018-15"]
     assert len({p["district_ko"] for p in catalog.pledges}) == 3
-    assert {p["period_grid"] for p in catalog.pledges} == {"term-2018"}
+    assert [p["period_grid"] for p in catalog.pledges] == ["term-2018", "term-2022", "term-2018"]
     assert all(s["subproject_id"].startswith(p["government_id"] + "_") for p in catalog.pledges for s in p["subprojects"])
     report = load_report(project)
-    assert sorted(report.targets["pledge_id"].unique()) == ["d01-2018-15", "d02-2018-15", "d03-2018-15"]
+    assert sorted(report.targets["pledge_id"].unique()) == ["d01-2018-15", "d02-2022-15", "d03-2018-15"]
     assert report.targets["indicator_id"].null_count() == report.targets.filter(pl.col("subproject_id") == "total").height
     cohorts = discover_deliveries(synthetic / "raw", catalog).filter(pl.col("dataset") == "training_cohorts")
     for row in cohorts.iter_rows(named=True):
         valid = process_delivery(Path(row["path"]), "training_cohorts", row["source_file"], project).valid
         district = row["source_file"].split("/")[1][:3]
         assert valid.height and set(valid["subproject_id"]) <= {f"{district}_corporate_linkage", f"{district}_midcareer"}
+
+
+def test_districts_alternate_two_terms_each_with_its_grid_dates_and_card(synthetic):
+    """민선 7기 (2018-2022) and 민선 8기 (2022-2026): the later grid is the template's four years on, labels included,
+    and a district's records, files and card periods are all of its own term."""
+    catalog = load_catalog(synthetic / "schemas")
+    terms = {p["pledge_id"]: (str(p["term_start_date"]), str(p["term_end_date"])) for p in catalog.pledges}
+    assert terms["d02-2022-15"] == ("2022-07-01", "2026-06-30") and terms["d01-2018-15"] == ("2018-07-01", "2022-06-30")
+    grid = catalog.periods_frame.filter(pl.col("pledge_id") == "d02-2022-15")
+    assert grid["period"].to_list() == ["2022", "2023", "2024", "2025", "2026.6."]
+    assert str(grid["start_date"][0]) == "2022-07-01" and str(grid["end_date"][-1]) == "2026-06-30"
+    files = sorted(p.name for p in (synthetic / "raw/placements/d02_중구").iterdir())
+    assert [f[:4] for f in files] == ["2022", "2023", "2024", "2025", "2026"] and "하반기" in files[0]
+    results = pl.read_csv(synthetic / "raw/reported/d02-2022-15/results.csv")
+    assert results["기간"].unique().sort().to_list() == ["2022년", "2023년", "2024년", "2025년", "2026.6."]
+    budget = pl.read_csv(synthetic / "raw/reported/d02-2022-15/budget.csv", infer_schema=False)
+    assert set(budget["기간"]) == {"계", "2022년", "2023년", "2024년", "2025년", "2026.6."}
+
+
+def test_a_later_term_record_dated_in_the_earlier_term_fails_against_its_own_pledges_term(synthetic):
+    """The out-of-term defect dates a hire one term early: for a 민선 8기 district that day lies inside 민선 7기, which
+    other pledges of the project have, so only a check against the record's own pledge's term catches it."""
+    project = make_project(synthetic)
+    deliveries = discover_deliveries(synthetic / "raw", project.catalog).filter(
+        pl.col("dataset") == "placements", pl.col("source_file").str.contains("/d02_"))
+    failures = pl.concat([process_delivery(Path(r["path"]), "placements", r["source_file"], project).failures
+                          for r in deliveries.iter_rows(named=True)])
+    outside = failures.filter(pl.col("rule") == "date_in_term")
+    assert outside.height
+    days = outside["value"].str.replace_all(r"\s", "").str.strptime(pl.Date, "%Y.%m.%d.")
+    assert days.is_between(pl.date(2018, 7, 1), pl.date(2022, 6, 30)).all()
+    assert outside["message_ko"].str.contains("d02-2022-15").all()

@@ -244,7 +244,8 @@ def synth(
     defect_rate: float = typer.Option(0.01, "--defect-rate", help="Share of rows with a planted defect"),
     root: Path = RootOption,
 ) -> None:
-    """Write deterministic synthetic deliveries (XLSX, CP949 / UTF-8 CSV, Korean formats) for benchmarks."""
+    """Write a deterministic synthetic national project for benchmarks: N governments, each with its own pledge,
+    sub-projects, term (민선 7기 and 8기 in turn) and card, and deliveries as offices send them (XLSX, CP949 / UTF-8 CSV)."""
     from pledgeflow.synth.generate import generate_project
 
     settings = project_settings(root)

@@ -31,7 +31,8 @@ from pledgeflow.synth.render import render, write_csv, write_delivery
 
 DISTRICTS_KO = ("종로구 중구 용산구 성동구 광진구 동대문구 중랑구 성북구 강북구 도봉구 노원구 은평구 서대문구 마포구 "
                 "양천구 강서구 구로구 금천구 영등포구 동작구 관악구 서초구 강남구 송파구 강동구").split()
-TERM = (date(2018, 7, 1), date(2022, 6, 30))
+TERM = (date(2018, 7, 1), date(2022, 6, 30))  # the template card's term (민선 7기)
+TERM_YEARS = 4  # a local government's term: the next one starts four years later (민선 8기: 2022-07-01 to 2026-06-30)
 PLACEMENTS_PER_COHORT, PLACEMENTS_PER_FAIR = 400, 2500
 CONFIG_FOLDERS = ("schemas", "gx")  # what a run reads besides raw/: copied from the template project
 PLACEMENT_DEFECTS = ("bad_date", "out_of_term", "bad_brn", "unknown_subproject", "phone_in_note",
@@ -58,6 +59,16 @@ class District:
     @property
     def folder(self) -> str:
         return f"{self.code}_{self.name_ko}"
+
+    @property
+    def term_shift_years(self) -> int:
+        """Years after the template's term: odd-numbered districts keep 민선 7기 (2018-2022), even ones are 민선 8기
+        (2022-2026), so the project has two terms, two period grids and records dated in another pledge's term."""
+        return TERM_YEARS * ((self.index - 1) % 2)
+
+    @property
+    def term(self) -> tuple[date, date]:
+        return national.shift_years(TERM[0], self.term_shift_years), national.shift_years(TERM[1], self.term_shift_years)
 
     @property
     def cohorts(self) -> int:
@@ -164,7 +175,9 @@ def as_dates(days: np.ndarray) -> pl.Series:
 def make_cohorts(district: District, seed: int) -> pl.DataFrame:
     """Typed cohort rows of a district (valid by construction); defects are added when written."""
     rng, n = np.random.default_rng([seed, district.index, 1]), district.cohorts
-    start = epoch_days(TERM[0]) + rng.integers(0, (date(2022, 3, 31) - TERM[0]).days + 1, n)
+    first, last = district.term
+    # courses start until three months before the term ends, so that they end inside it
+    start = epoch_days(first) + rng.integers(0, (last - first).days - 90, n)
     enrolled = rng.integers(15, 41, n)
     return frame_of({
         "cohort_id": pl.format("TC-{}-{}", pl.lit(district.code.upper()), pl.int_range(1, n + 1, eager=True).cast(pl.String).str.zfill(5)),
@@ -182,11 +195,12 @@ def make_cohorts(district: District, seed: int) -> pl.DataFrame:
 
 def make_fairs(district: District, seed: int) -> pl.DataFrame:
     rng, n = np.random.default_rng([seed, district.index, 2]), district.fairs
+    first, last = district.term
     return frame_of({
         "fair_id": pl.format("JF-{}-{}", pl.lit(district.code.upper()), pl.int_range(1, n + 1, eager=True).cast(pl.String).str.zfill(4)),
         "fair_name_ko": pl.format("{} {} 취업박람회", pl.lit(district.name_ko), pick(rng, ["중장년 희망", "여성", "청년", "온라인"], n)),
         "subproject_id": pick(rng, ["corporate_linkage", "midcareer"], n),
-        "fair_date": as_dates(epoch_days(TERM[0]) + rng.integers(0, (date(2022, 5, 31) - TERM[0]).days + 1, n)),
+        "fair_date": as_dates(epoch_days(first) + rng.integers(0, (last - first).days - 29, n)),
         "format_ko": pick(rng, ["대면", "온라인"], n),
         "firm_count": rng.integers(10, 61, n),
         "participant_count": rng.integers(80, 3000, n),
@@ -206,10 +220,10 @@ def pick(rng: np.random.Generator, choices: list, n: int, p=None) -> pl.Series:
 def make_placements(district: District, cohorts: pl.DataFrame, fairs: pl.DataFrame, catalog: Catalog,
                     rng: np.random.Generator, defect_rate: float) -> pl.DataFrame:
     """Typed placement rows of a district with `_defect` (null or a defect kind) and `_file_year`."""
-    n = district.placements
+    n, (first, last) = district.placements, district.term
     channel = pick(rng, list(CHANNEL_WEIGHTS), n, p=list(CHANNEL_WEIGHTS.values()))
     cohort_pick, fair_pick = rng.integers(0, cohorts.height, n), rng.integers(0, fairs.height, n)
-    lag, anyday = rng.integers(0, 120, n), epoch_days(TERM[0]) + rng.integers(0, (TERM[1] - TERM[0]).days + 1, n)
+    lag, anyday = rng.integers(0, 120, n), epoch_days(first) + rng.integers(0, (last - first).days + 1, n)
     # a placement through a course or fair is hired after it: the cross-dataset checks must pass
     cited = {"training_course": cohorts["end_date"].cast(pl.Int32).to_numpy()[cohort_pick],
              "job_fair": fairs["fair_date"].cast(pl.Int32).to_numpy()[fair_pick]}
@@ -220,7 +234,7 @@ def make_placements(district: District, cohorts: pl.DataFrame, fairs: pl.DataFra
                           "_fair": fairs["fair_id"].gather(fair_pick), "_age": rng.integers(20, 65, n),
                           "_mid_age": rng.integers(40, 65, n), "_employer": rng.integers(0, max(50, n // 20), n),
                           "_serial": rng.permutation(n) + 1, "_note": rng.random(n), "_note_pick": pick(rng, NOTES, n),
-                          "hire_date": as_dates(np.minimum(hire, epoch_days(TERM[1])))})
+                          "hire_date": as_dates(np.minimum(hire, epoch_days(last)))})
     frame = frame.with_columns(
         pl.format("{}-J-{}", pl.lit(district.code.upper()), pl.col("_serial").cast(pl.String).str.zfill(8)).alias("person_key"),
         pl.when(pl.col("channel_id") == "training_course").then("_cohort").when(pl.col("channel_id") == "job_fair")
@@ -237,7 +251,7 @@ def make_placements(district: District, cohorts: pl.DataFrame, fairs: pl.DataFra
         pl.Series(rng.random(n) < defect_rate), pl.Series([None] * n, dtype=pl.String))
     frame = apply_duplicates(frame.with_columns(defects), rng)
     year = pl.col("hire_date").dt.year()
-    return frame.with_columns(pl.when(pl.col("hire_date") < date(2019, 1, 1)).then(pl.lit("2018_하반기"))
+    return frame.with_columns(pl.when(pl.col("hire_date") < date(first.year + 1, 1, 1)).then(pl.lit(f"{first.year}_하반기"))
                               .otherwise(year.cast(pl.String)).alias("_file_year"))
 
 

@@ -89,8 +89,10 @@ def placement_cells(frame, catalog, rng, style, defect) -> dict[str, pl.Expr]:
         .when(defect == "malformed_number").then(pl.format("{}년", "birth_year")).otherwise(pl.col("birth_year").cast(pl.String)),
         "employer_brn": brn,
         "employer_name_ko": pl.col("employer_name_ko"),
+        # out of term: the hire date a term (four years) earlier, before the record's own pledge's term began;
+        # for a 민선 8기 district that date lies inside 민선 7기, a term other pledges of the project still have
         "hire_date": pl.when(defect == "bad_date").then(pl.lit("2019. 2. 30.")).when(defect == "out_of_term")
-        .then(pl.lit("2017. 3. 2.")).otherwise(korean_date("hire_date", style)),
+        .then(format_date(pl.col("hire_date").dt.offset_by("-4y"))).otherwise(korean_date("hire_date", style)),
         "subproject_name_ko": pl.when(defect == "unknown_subproject").then(pl.lit("청년 일자리 창출"))
         .otherwise(spelled(pl.when(midcareer).then(pl.col("subproject_id").str.replace("corporate_linkage$", "midcareer")).otherwise("subproject_id"), subproject_spellings(catalog), rng, n)),
         "channel_name_ko": pl.when(defect == "event_not_found").then(pl.lit("교육과정"))
