@@ -3,7 +3,7 @@
 One command does everything, in order, and writes a JSON file of figures:
 
 1. generate the synthetic project (`pledgeflow.synth.generate`, deterministic by seed) unless it already exists
-   with the same parameters;
+   with the same parameters and generator version;
 2. run the floor (`benchmarks/floor.py`) in a child process, on a quiet machine;
 3. start `prefect server start` on 127.0.0.1 (analytics off, a fresh PREFECT_HOME) and time its start-up;
 4. run the nightly flow (`pledgeflow.run.flow.nightly`, full run: no cache) in a child process against the server;
@@ -149,15 +149,15 @@ def stop_server(server: subprocess.Popen) -> None:
 
 
 def ensure_project(root: Path, rows: int, districts: int, seed: int) -> float | None:
-    """Generate the synthetic project unless it exists with these parameters; seconds taken, or None if reused."""
+    """Generate the synthetic project unless it exists with these parameters and generator; seconds taken, or None if reused."""
+    from pledgeflow.synth.generate import GENERATOR, generate_project
+
     manifest = root / "synth.json"
     if manifest.exists():
         params = json.loads(manifest.read_text(encoding="utf-8"))
-        if (params["placements"], params["districts"], params["seed"]) == (rows, districts, seed):
+        if (params.get("generator"), params["placements"], params["districts"], params["seed"]) == (GENERATOR, rows, districts, seed):
             refresh_contracts(root)
             return None
-    from pledgeflow.synth.generate import generate_project
-
     started = time.perf_counter()
     generate_project(root, REPO, rows, districts=districts, seed=seed)
     return time.perf_counter() - started

@@ -32,6 +32,7 @@ from pledgeflow.synth.render import render, write_csv, write_delivery
 DISTRICTS_KO = ("종로구 중구 용산구 성동구 광진구 동대문구 중랑구 성북구 강북구 도봉구 노원구 은평구 서대문구 마포구 "
                 "양천구 강서구 구로구 금천구 영등포구 동작구 관악구 서초구 강남구 송파구 강동구").split()
 TERM = (date(2018, 7, 1), date(2022, 6, 30))  # the template card's term (민선 7기)
+GENERATOR = 2  # bumped whenever the same parameters write other data (2: each government's own term), so a kept project is regenerated
 TERM_YEARS = 4  # a local government's term: the next one starts four years later (민선 8기: 2022-07-01 to 2026-06-30)
 PLACEMENTS_PER_COHORT, PLACEMENTS_PER_FAIR = 400, 2500
 CONFIG_FOLDERS = ("schemas", "gx")  # what a run reads besides raw/: copied from the template project
@@ -93,7 +94,7 @@ def generate_project(target: Path, template: Path, placements: int, *, districts
     catalog = load_catalog(target / "schemas")
     card = template / "raw" / "reported"
     written = [path for district in plan for path in write_district(target / "raw", district, catalog, seed, defect_rate, card)]
-    summary = {"seed": seed, "placements": placements, "districts": districts, "defect_rate": defect_rate,
+    summary = {"generator": GENERATOR, "seed": seed, "placements": placements, "districts": districts, "defect_rate": defect_rate,
                "files": sorted(str(p.relative_to(target)) for p in written),
                "rows": {"placements": placements, "training_cohorts": sum(d.cohorts for d in plan),
                         "job_fairs": sum(d.fairs for d in plan)}}
