@@ -52,7 +52,7 @@ def indicators_schema() -> pa.DataFrameSchema:
         "target": count("Target for the period (목표); null where the card prints '-'.", nullable=True),
         "actual": count("Actual counted from valid records (실적, records)."),
         "reported_actual": count("Actual as the card reports it (추진실적); null where nothing is reported.", nullable=True),
-        "cumulative_actual": count("Actual from records summed over the term up to and including this period (누적 실적)."),
+        "cumulative_actual": count("Actual from records over the term up to and including this period (누적 실적): the running sum of actual; for a distinct count each value once to date."),
         "total_target": count("Target for the whole term (총 목표); null where the card prints none.", nullable=True),
         "achievement_rate_pct": col(
             pl.Float64,
@@ -78,7 +78,7 @@ def indicators_schema() -> pa.DataFrameSchema:
                                 "cumulative_over_target (cumulative ÷ the period's target).", isin=RATE_DEFINITIONS),
         "denominator": count("Ratio indicators only: the period's denominator (e.g. enrolled for 수료율); actual is then the "
                              "numerator. Null for other measures (분모).", nullable=True),
-        "cumulative_denominator": count("Ratio indicators only: running sum of denominator over the periods (누적 분모).",
+        "cumulative_denominator": count("Ratio indicators only: the denominator over the periods to date (누적 분모): its running sum; for a distinct count each value once.",
                                         nullable=True),
         "actual_pct": col(pl.Float64, "Ratio indicators only: actual ÷ denominator × 100, to 0.1 (null without a "
                           "denominator) (기간 비율).", nullable=True),

@@ -75,9 +75,12 @@ def test_a_filtered_count_keeps_the_channel_and_the_age_band_with_cumulative_tar
     assert (h2["status"], h2["achievement_rate_pct"]) == ("below_target", 20.0)
 
 
-def test_a_distinct_count_counts_each_employer_once_per_period(both):
+def test_a_distinct_count_counts_each_employer_once_per_period_and_once_to_date(both):
     _, (_, _, indicators, _) = both
-    assert [cell(indicators, "fair_employers", p)["actual"] for p in ("2023 상반기", "2023 하반기")] == [2, 1]
+    halves = [cell(indicators, "fair_employers", p) for p in ("2023 상반기", "2023 하반기")]
+    assert [h["actual"] for h in halves] == [2, 1]
+    # the second half's one employer (보라매경비) hired in the first half too: two employers to date, not three
+    assert [h["cumulative_actual"] for h in halves] == [2, 2]
 
 
 def test_a_record_is_checked_against_its_own_pledges_term(both):

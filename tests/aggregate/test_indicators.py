@@ -166,3 +166,55 @@ def test_with_no_valid_records_every_period_is_not_started():
     table = build(placements())
     assert set(table["status"]) == {"not_started"}
     assert set(table["actual"]) == {0} and set(table["cumulative_actual"]) == {0}
+
+
+DISTINCT_INDICATORS = """
+      - indicator_id: employers
+        name_ko: 채용 참여기업 수
+        unit: 개
+        source_dataset: placements
+        date_column: hire_date
+        subprojects: [midcareer]
+        measure: {kind: distinct, column: employer_brn}
+      - indicator_id: hires_per_employer
+        name_ko: 기업당 채용인원
+        unit: '%'
+        source_dataset: placements
+        date_column: hire_date
+        subprojects: [midcareer]
+        measure: {kind: ratio, numerator: {kind: count}, denominator: {kind: distinct, column: employer_brn}}
+"""
+
+
+def catalog_with(tmp_path: Path, indicators: str):
+    """The bundled catalog with more indicators for pledge 15."""
+    import shutil
+
+    shutil.copytree(SCHEMAS, tmp_path / "schemas")
+    path = tmp_path / "schemas" / "catalog.yaml"
+    anchor = "        subprojects: [corporate_linkage, midcareer]\n"
+    text = path.read_text(encoding="utf-8")
+    assert text.count(anchor) == 1
+    path.write_text(text.replace(anchor, anchor + indicators.lstrip("\n")), encoding="utf-8")
+    return load_catalog(tmp_path / "schemas")
+
+
+def test_a_distinct_count_to_date_counts_each_value_once_across_periods(tmp_path):
+    """Employer B hires in 2019 and in 2020: one employer each year, but three employers to date, not four."""
+    catalog = catalog_with(tmp_path, DISTINCT_INDICATORS)
+    rows = pl.DataFrame({"subproject_id": "midcareer", "hire_date": [d(2019, 3, 1), d(2019, 4, 1), d(2019, 5, 1), d(2020, 2, 1), d(2020, 3, 1), d(2021, 1, 5)],
+                         "employer_brn": ["A", "A", "B", "B", "C", None]})
+    empty = pl.DataFrame(schema={"pledge_id": pl.String, "subproject_id": pl.String, "indicator_id": pl.String, "period": pl.String,
+                                 "target": pl.Int64, "total_target": pl.Int64, "reported_actual": pl.Int64})
+    table = build_indicators({"placements": rows}, {"placements": rows.clear()}, empty, empty, catalog, CURATED["indicators"])
+    mid = table.filter(pl.col("subproject_id") == "midcareer")
+    employers = mid.filter(pl.col("indicator_id") == "employers")
+    assert employers["actual"].to_list() == [0, 2, 2, 0, 0]
+    assert employers["cumulative_actual"].to_list() == [0, 2, 3, 3, 3]
+    # a ratio over a distinct count: hires per employer, per period and to date (6 hires, 3 employers)
+    ratio = mid.filter(pl.col("indicator_id") == "hires_per_employer")
+    assert ratio["denominator"].to_list() == [0, 2, 2, 0, 0] and ratio["cumulative_denominator"].to_list() == [0, 2, 3, 3, 3]
+    assert ratio["actual_pct"].to_list() == [None, 150.0, 100.0, None, None]
+    assert ratio["cumulative_pct"].to_list() == [None, 150.0, 166.7, 200.0, 200.0]
+    # additive measures keep their running sums
+    assert mid.filter(pl.col("indicator_id") == INDICATOR)["cumulative_actual"].to_list() == [0, 3, 5, 6, 6]

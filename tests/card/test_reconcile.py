@@ -31,7 +31,8 @@ def indicators(catalog, actual: dict[tuple[str, str], int]) -> pl.DataFrame:
         catalog.periods_frame.rename({"start_date": "period_start_date", "end_date": "period_end_date"}), how="cross")
     counts = pl.DataFrame([{"subproject_id": s, "period": p, "actual": n} for (s, p), n in actual.items()])
     frame = cells.join(counts, on=["subproject_id", "period"], how="left").with_columns(
-        pl.col("actual").fill_null(0), pl.lit("ydp-2018-15").alias("pledge_id"), pl.lit("jobs_created").alias("indicator_id"))
+        pl.col("actual").fill_null(0), pl.lit("ydp-2018-15").alias("pledge_id"), pl.lit("jobs_created").alias("indicator_id")
+    ).sort("subproject_id", "period_order").with_columns(pl.col("actual").cum_sum().over("subproject_id").alias("cumulative_actual"))
     return conform(frame, CURATED["indicators"])
 
 

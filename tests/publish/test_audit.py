@@ -134,6 +134,15 @@ def test_a_suite_with_an_unknown_severity_is_refused(tmp_path):
         audit.load_suites(tmp_path)
 
 
+@pytest.mark.parametrize(("cumulative", "off"), [([4, 10], [0, 0]), ([4, 6], [0, 0]), ([4, 8], [0, 0]), ([4, 5], [0, -1]), ([4, 11], [0, 1])])
+def test_a_distinct_counts_cumulative_must_lie_between_its_largest_period_and_the_running_sum(cumulative, off):
+    """Periods of 4 and 6 distinct employers: 6 to 10 employers to date (those of 2019 may have hired in 2018 too)."""
+    tables = with_column(with_column(make_tables(), "indicators", "measure_kind", ["distinct", "distinct"]),
+                         "indicators", "cumulative_actual", cumulative)
+    checked, problems = audit_checks.derive_check_columns({n: staging.sort_table(f) for n, f in tables.items()})
+    assert problems == {} and checked["indicators"].sort("period_order")["derived_cumulative_minus_running_sum"].to_list() == off
+
+
 def test_derived_columns_find_a_cumulative_that_is_not_the_running_sum():
     tables = with_column(make_tables(), "indicators", "cumulative_actual", [4, 11])
     checked, problems = audit_checks.derive_check_columns({n: staging.sort_table(f) for n, f in tables.items()})

@@ -10,8 +10,8 @@ from pledgeflow.report import build_report, charts
 from pledgeflow.report.charts import ChartRenderer, convert_specs, draw_budget, draw_target_actual
 from tests.report.conftest import RULE
 
-ROWS = [{"period_label": p, "target": t, "actual": a, "period_start_date": date(y, 1, 1)}
-        for p, t, a, y in [("2019", 10, 8, 2019), ("2020", 20, 25, 2020)]]
+ROWS = [{"period_label": p, "target": t, "actual": a, "cumulative_actual": c, "period_start_date": date(y, 1, 1)}
+        for p, t, a, c, y in [("2019", 10, 8, 8, 2019), ("2020", 20, 25, 33, 2020)]]
 
 
 @pytest.fixture

@@ -38,12 +38,13 @@ def build_indicators(
     decided: column name -> rows per dataset that a steward's decision moved (waived, corrected, excluded).
     A ratio indicator keeps its numerator in `actual` / `cumulative_actual`, its denominator beside it, and the
     ratio in `actual_pct` / `cumulative_pct`; the achievement rate follows the indicator's `rate_definition`.
+    A cumulative value is what the periods to date counted together: for a distinct count, each value once.
     """
     periods = catalog.periods_frame.rename({"start_date": "period_start_date", "end_date": "period_end_date"})
     cells = catalog.indicators_frame.join(catalog.subprojects_frame, on=["pledge_id", "subproject_id"]).join(periods, on="pledge_id")
     measured = measure_cells(valid, catalog, "actual")
     if "actual__den" not in measured.columns:
-        measured = measured.with_columns(pl.lit(None, pl.Int64).alias("actual__den"))
+        measured = measured.with_columns(pl.lit(None, pl.Int64).alias(c) for c in ("actual__den", "actual__den__new"))
     table = (
         cells.join(measured.rename({"actual__den": "denominator"}), on=[*GROUP, "period"], how="left")
         .join(newest_record_date(valid, catalog), on="pledge_id", how="left")
@@ -56,11 +57,12 @@ def build_indicators(
         table = table.join(count_records(records, catalog, name), on=[*GROUP, "period"], how="left")
     is_ratio = pl.col("measure_kind") == "ratio"
     table = (
-        table.with_columns(pl.col("actual", "excluded_records", *(decided or {})).fill_null(0),
-                           pl.when(is_ratio).then(pl.col("denominator").fill_null(0)).alias("denominator"))
+        table.with_columns(pl.col("actual", "excluded_records", "actual__new", *(decided or {})).fill_null(0),
+                           *(pl.when(is_ratio).then(pl.col(c).fill_null(0)).alias(c) for c in ("denominator", "actual__den__new")))
         .sort([*GROUP, "period_order"])
-        .with_columns(pl.col("actual").cum_sum().over(GROUP).alias("cumulative_actual"),
-                      pl.col("denominator").cum_sum().over(GROUP).alias("cumulative_denominator"))
+        # running totals of what each period adds: its value, or for a distinct count the values new in it
+        .with_columns(pl.col("actual__new").cum_sum().over(GROUP).alias("cumulative_actual"),
+                      pl.col("actual__den__new").cum_sum().over(GROUP).alias("cumulative_denominator"))
         .with_columns(percent("actual", "denominator").alias("actual_pct"),
                       percent("cumulative_actual", "cumulative_denominator").alias("cumulative_pct"))
         .with_columns(achievement_rate().alias("achievement_rate_pct"), indicator_status().alias("status"))

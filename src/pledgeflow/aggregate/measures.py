@@ -71,8 +71,9 @@ def measure_cells(records: dict[str, Rows], catalog: Catalog, name: str, by: tup
     """Per pledge, sub-project, indicator and period (and `by`) the indicator's measure over `records` -> column `name`.
 
     `measured=False` counts the records each indicator cell takes in (what quarantine or a decision moved), whatever
-    the measure. Ratio measures add `name`__den. Additive measures are summed per record day first (millions of
-    records become thousands of days), then placed in the period of their own pledge's grid.
+    the measure. Ratio measures add `name`__den; measured, each value column has a `__new` twin: what the period adds
+    to the running total (`first_seen`). Additive measures are summed per record day first (millions of records
+    become thousands of days), then placed in the period of their own pledge's grid.
     """
     parts = []
     for (source, date_column, _, _), group in indicator_groups(catalog).items():
@@ -88,8 +89,10 @@ def measure_cells(records: dict[str, Rows], catalog: Catalog, name: str, by: tup
         if part is not None:
             parts.append(part)
     ratio = any(g["indicator"]["measure"]["kind"] == "ratio" for g in indicator_groups(catalog).values()) and measured
-    schema = {**{c: pl.String for c in GROUP}, "period": pl.String, **{c: pl.String for c in by}, name: pl.Int64,
-              **({f"{name}__den": pl.Int64} if ratio else {})}
+    measures = [name, *([f"{name}__den"] if ratio else [])]
+    # measured: also what each period adds to the running total (`__new`; see first_seen)
+    schema = {**{c: pl.String for c in GROUP}, "period": pl.String, **{c: pl.String for c in by},
+              **{c: pl.Int64 for c in measures}, **({f"{c}__new": pl.Int64 for c in measures} if measured else {})}
     if not parts:
         return pl.DataFrame(schema=schema)
     return pl.concat([p.with_columns([pl.lit(None, pl.Int64).alias(c) for c in schema if c not in p.collect_schema()]).select(list(schema)).cast(schema)
@@ -106,9 +109,34 @@ def measure_group(rows: Rows, date_column: str, filter_sets: list[dict], measure
     additive = len(daily) == len(direct)
     if additive:
         base = base.group_by(*keys, date_column).agg(daily)
-    values = (base.with_columns(period_of(date_column, catalog)).filter(pl.col("period").is_not_null())
-              .group_by(*keys, "period").agg(final if additive else direct))
+    dated = base.with_columns(period_of(date_column, catalog)).filter(pl.col("period").is_not_null())
+    values = dated.group_by(*keys, "period").agg(final if additive else direct)
+    for column, part in measured_parts(measure, name):
+        if part["kind"] == "distinct":
+            values = values.join(first_seen(dated, keys, date_column, part, column, catalog), on=[*keys, "period"], how="left")
+        else:
+            values = values.with_columns(pl.col(column).alias(f"{column}__new"))
     return cells.lazy().join(values, on="subproject_id")
+
+
+def measured_parts(measure: dict, name: str) -> list[tuple[str, dict]]:
+    """(output column, measure) of a measure, or of each side of a ratio (`name`, `name`__den)."""
+    if measure["kind"] == "ratio":
+        return [(column, measure[side]) for side, column in zip(SIDES, (name, f"{name}__den"))]
+    return [(name, measure)]
+
+
+def first_seen(dated: pl.LazyFrame, keys: list[str], date_column: str, measure: dict, name: str,
+               catalog: Catalog) -> pl.LazyFrame:
+    """`name`__new: per period, the distinct values first seen in it (none in an earlier period of the term).
+
+    What a period adds to a distinct count's running total: an employer hiring in 2019 and 2020 is one employer
+    to date, not two. Summed over periods, it gives the distinct count of every record to date."""
+    where = measure.get("__where")
+    rows = (dated if where is None else dated.filter(where)).filter(pl.col(measure["column"]).is_not_null())
+    firsts = rows.group_by(*keys, measure["column"]).agg(pl.col(date_column).min())
+    return (firsts.with_columns(period_of(date_column, catalog)).group_by(*keys, "period")
+            .agg(pl.len().cast(pl.Int64).alias(f"{name}__new")))
 
 
 def measure_across(records: dict[str, Rows], indicator: dict, cells: pl.DataFrame, name: str, by: tuple[str, ...],

@@ -79,7 +79,9 @@ def compare_indicators(indicators: pl.DataFrame, report: Report) -> list[pl.Data
         pl.format("{} / {}", pl.coalesce("subproject_text", "subproject_name_ko"), "period").alias("where"))
     totals = printed.filter(pl.col("period") == "total")
     to_date = indicators.join(totals.select(*keys, "as_of_date"), on=keys).filter(pl.col("period_start_date") <= pl.col("as_of_date"))
-    cumulative = totals.join(to_date.group_by(keys).agg(pl.col("actual").sum().cast(pl.Float64).alias("expected")), on=keys, how="left").with_columns(
+    # the records to date: the running total at the last period begun (a distinct count counts each value once)
+    last = pl.col("cumulative_actual").sort_by("period_order").last()
+    cumulative = totals.join(to_date.group_by(keys).agg(last.cast(pl.Float64).alias("expected")), on=keys, how="left").with_columns(
         pl.col("expected").fill_null(0), printed_value().alias("observed"), pl.col("value_text").alias("observed_text"),
         indicator_subject().alias("subject"),
         pl.format("{} / 실적 합계(~{})", "subproject_text", "as_of_date").alias("where"))

@@ -42,7 +42,7 @@ def derive_indicator_checks(frame: pl.DataFrame, tables: dict[str, pl.DataFrame]
                      .otherwise(cumulative / pl.col("total_target")) * 100).round(1, mode=HALF_UP)
     cell = ["subproject_id", "indicator_id", "period"]
     return ordered.with_columns(
-        (pl.col("cumulative_actual") - pl.col("actual").cum_sum().over(INDICATOR_KEY)).alias("derived_cumulative_minus_running_sum"),
+        cumulative_off_running_sum().alias("derived_cumulative_minus_running_sum"),
         (pl.col("total_target") - pl.col("target").fill_null(0).sum().over(INDICATOR_KEY)).alias("derived_total_target_minus_period_sum"),
         (pl.col("achievement_rate_pct") - expected_rate).alias("derived_rate_minus_formula"),
         (pl.col("reported_actual") - pl.col("actual")).alias("derived_reported_minus_actual"),
@@ -51,6 +51,20 @@ def derive_indicator_checks(frame: pl.DataFrame, tables: dict[str, pl.DataFrame]
     ).join(count_period_checks(tables.get("reconciliation")), on=cell, how="left").with_columns(
         pl.col("derived_reconciliation_rows").fill_null(0)
     )
+
+
+def cumulative_off_running_sum() -> pl.Expr:
+    """How far `cumulative_actual` is from what the periods to date allow: 0 when it is the running sum of `actual`.
+
+    A distinct count (or a ratio, whose numerator may be one) counts each value once to date, so its cumulative
+    value lies between the largest period so far and the running sum: outside that, the distance to the nearer bound.
+    """
+    running = pl.col("actual").cum_sum().over(INDICATOR_KEY)
+    largest = pl.col("actual").cum_max().over(INDICATOR_KEY)
+    cumulative = pl.col("cumulative_actual")
+    bounded = (pl.when(cumulative > running).then(cumulative - running)
+               .when(cumulative < largest).then(cumulative - largest).otherwise(0))
+    return pl.when(pl.col("measure_kind").is_in(["distinct", "ratio"])).then(bounded).otherwise(cumulative - running)
 
 
 def count_period_checks(reconciliation: pl.DataFrame | None) -> pl.DataFrame:

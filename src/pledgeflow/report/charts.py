@@ -153,12 +153,13 @@ def draw_target_actual(renderer: ChartRenderer, rows: list[dict], chart_id: str,
     """
     series = {"target": "목표 target", "actual": "실적 actual (기록 records)"}
     per_period, cumulative = [], []
-    run_target = run_actual = 0
+    run_target = 0
     for row in rows:
         period = row["period_label"]
         started = as_of is None or row["period_start_date"] <= as_of
         run_target += row["target"] or 0
-        run_actual += row["actual"] or 0
+        # the table's running total: a distinct count counts each value once to date, so it is not a sum of the bars
+        run_actual = row["cumulative_actual"] or 0
         if row["target"] is not None:  # the card prints "-": no bar, not a zero
             per_period.append({"기간": period, "구분": series["target"], "값": row["target"]})
         cumulative.append({"기간": period, "구분": "누적 목표 cumulative target", "값": run_target})
