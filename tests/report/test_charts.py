@@ -94,3 +94,21 @@ def test_every_chart_builder_gives_a_valid_vega_lite_spec(draw):
     draw(renderer)
     # the renderer skips altair's validation for speed: this is where an invalid spec is caught
     assert renderer.chart.to_dict(validate=True) == renderer.chart.to_dict(validate=False)
+
+
+def cumulative_lines(rows) -> dict[str, list]:
+    """The cumulative panel's points of `draw_target_actual`, by series."""
+    renderer = Keeping()
+    draw_target_actual(renderer, rows, "c", "일자리", "명")
+    spec = renderer.chart.to_dict(validate=False)
+    points = spec["hconcat"][1]["data"]["values"]
+    return {name: [p["값"] for p in points if p["구분"] == name] for name in dict.fromkeys(p["구분"] for p in points)}
+
+
+def test_the_cumulative_panel_draws_the_tables_running_totals():
+    # per-period targets add up; the actual line is the table's cumulative_actual (a distinct count's is not a sum)
+    lines = cumulative_lines([ROWS[0], ROWS[1] | {"cumulative_actual": 30}])
+    assert lines == {"누적 목표 cumulative target": [10, 30], "누적 실적 cumulative actual": [8, 30]}
+    # cumulative targets (목표 누적) are totals to date already: drawn as printed, not summed
+    lines = cumulative_lines([row | {"target_semantics": "cumulative"} for row in ROWS])
+    assert lines["누적 목표 cumulative target"] == [10, 20]

@@ -81,3 +81,24 @@ def test_a_version_missing_a_table_is_refused_clearly(tiny_version):
     (tiny_version / "pledges.parquet").unlink()
     with pytest.raises(VersionError, match="missing tables: pledges"):
         open_version(tiny_version)
+
+
+def test_progress_reads_a_distinct_counts_total_to_date_and_a_cumulative_targets_last_due():
+    """Distinct employers 3 and 2 by period but 4 to date; cumulative targets 3 then 5 (totals to date, not 8)."""
+    import duckdb
+    import polars as pl
+    from datetime import date
+
+    from pledgeflow.contracts import conform
+    from tests.report.conftest import indicator_rows
+    from tests.conftest import CURATED
+
+    rows = indicator_rows("p-9", "s", "사업", [3, 5, 8], [3, 2, 0])
+    for row, cumulative in zip(rows, (3, 4, 4)):
+        row |= {"cumulative_actual": cumulative, "measure_kind": "distinct", "target_semantics": "cumulative"}
+    indicators = conform(pl.DataFrame(rows), CURATED["indicators"])  # noqa: F841 - read by the query through DuckDB
+    pledges = pl.DataFrame({"pledge_id": ["p-9"], "as_of_date": [date(2019, 12, 31)]})  # noqa: F841
+    with duckdb.connect() as conn:
+        conn.execute("CREATE TABLE indicators AS SELECT * FROM indicators; CREATE TABLE pledges AS SELECT * FROM pledges")
+        (row,) = run_query(conn, "progress")
+    assert (row["actual_to_date"], row["target_due"]) == (4, 5)

@@ -157,7 +157,11 @@ def draw_target_actual(renderer: ChartRenderer, rows: list[dict], chart_id: str,
     for row in rows:
         period = row["period_label"]
         started = as_of is None or row["period_start_date"] <= as_of
-        run_target += row["target"] or 0
+        # a cumulative target (목표 누적) is the total to date already; a per-period one adds up
+        if row.get("target_semantics") == "cumulative":
+            run_target = row["target"] if row["target"] is not None else run_target
+        else:
+            run_target += row["target"] or 0
         # the table's running total: a distinct count counts each value once to date, so it is not a sum of the bars
         run_actual = row["cumulative_actual"] or 0
         if row["target"] is not None:  # the card prints "-": no bar, not a zero

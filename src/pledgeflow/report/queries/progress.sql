@@ -11,7 +11,10 @@ SELECT pledge_id, subproject_id, any_value(subproject_name_ko) AS subproject_nam
        any_value(indicator_name_ko) AS indicator_name_ko, any_value(unit) AS unit,
        max(total_target) AS total_target,
        coalesce(arg_max(cumulative_actual, period_order) FILTER (WHERE period_start_date <= as_of_date), 0) AS actual_to_date,
-       coalesce(sum(target) FILTER (WHERE period_end_date <= as_of_date), 0) AS target_due,
+       -- a cumulative target (목표 누적) is already the total to date: the last one due, not their sum
+       coalesce(CASE WHEN any_value(target_semantics) = 'cumulative'
+                     THEN arg_max(target, period_order) FILTER (WHERE period_end_date <= as_of_date AND target IS NOT NULL)
+                     ELSE sum(target) FILTER (WHERE period_end_date <= as_of_date) END, 0) AS target_due,
        count(*) AS periods_total,
        count(*) FILTER (WHERE period_start_date <= as_of_date) AS periods_started,
        count(*) FILTER (WHERE period_end_date > as_of_date AND coalesce(target, 0) > 0) AS open_periods,
