@@ -9,7 +9,9 @@ import polars as pl
 import yaml
 
 from pledgeflow.catalog import load_catalog
-from pledgeflow.settle.cross_checks import apply_cross_checks, check_event_references, check_mid_career_age, flag_duplicates
+from pledgeflow.settle.cross_checks import (
+    apply_cross_checks, check_event_references, check_mid_career_age, flag_duplicates, locate_cited_events,
+)
 from pledgeflow.contracts import FAILURE_SCHEMA
 from pledgeflow.ingest.validate import ROW, validate_frame
 from tests.conftest import make_project
@@ -196,3 +198,20 @@ def test_nothing_is_flagged_in_clean_data():
     assert result.failures.is_empty()
     assert all(frame.is_empty() for frame in result.quarantined.values())
     assert all(result.valid[d].sort("source_row").equals(valid[d].sort("source_row")) for d in valid)
+
+
+def test_a_placement_citing_a_quarantined_cohort_is_told_where_that_cohort_is():
+    """The steward fixes the cohort (its file and row) and the placements citing it count again; an id no file has
+    is said to be missing; a blank citation and other rules keep their message."""
+    failures = pl.DataFrame({"source_file": "placements/2019.csv", "source_row": [2, 3, 4, 5],
+                             "rule": ["event_not_found", "event_not_found", "event_not_found", "parse_date"],
+                             "value": ["C7", "C9", "(빈 값 / empty)", "2019. 2. 30."],
+                             "message_ko": "연계 번호 없음", "message_en": "event not found"})
+    held = pl.DataFrame({"cohort_id": ["C7", "C7"], "source_file": "training_cohorts/2019.csv", "source_row": [9, 4]})
+    located = locate_cited_events(failures, {"training_cohorts": held, "job_fairs": pl.DataFrame(schema={"fair_id": pl.String})})
+    assert located.columns == failures.columns and located.height == 4
+    ko, en = located["message_ko"].to_list(), located["message_en"].to_list()
+    assert ko[0] == "연계 번호 없음 (C7: 이 교육과정·박람회 기록이 격리되어 있습니다 — training_cohorts/2019.csv 4행을 먼저 고치세요)"
+    assert en[0] == "event not found (C7 is itself quarantined: fix training_cohorts/2019.csv row 4 first)"
+    assert en[1] == "event not found (C9 is in no delivered cohort or fair file)"
+    assert ko[2:] == ["연계 번호 없음"] * 2 and en[2:] == ["event not found"] * 2

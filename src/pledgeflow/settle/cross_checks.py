@@ -16,9 +16,12 @@ import polars as pl
 from pledgeflow.catalog import Catalog, Descriptor
 from pledgeflow.contracts import Rows, as_kind, pick_rows, record_key
 from pledgeflow.privacy import mask_personal_numbers
+from pledgeflow.ingest.ranges import append_details
 from pledgeflow.ingest.validate import finish_failures
 
 ROW_ID = ["source_file", "source_row"]
+EVENT_IDS = {"training_cohorts": "cohort_id", "job_fairs": "fair_id"}
+EMPTY = "(빈 값 / empty)"
 CELL_SCHEMA = {"source_file": pl.String, "source_row": pl.Int64, "column": pl.String, "rule": pl.String, "value": pl.String}
 
 
@@ -66,11 +69,35 @@ def check_event_references(placements: Rows, events: dict[str, Rows], catalog: C
              .join(event_starts(events).lazy(), on=["event_dataset", "event_id"], how="left"))
     missing = cited.filter(pl.col("event_date").is_null()).select(
         *ROW_ID, pl.lit("event_id").alias("column"), pl.lit("event_not_found").alias("rule"),
-        pl.col("event_id").fill_null("(빈 값 / empty)").alias("value"))
+        pl.col("event_id").fill_null(EMPTY).alias("value"))
     early = cited.filter(pl.col("hire_date") < pl.col("event_date")).select(
         *ROW_ID, pl.lit("hire_date").alias("column"), pl.lit("hired_before_event").alias("rule"),
         pl.format("{} < {} ({})", "hire_date", "event_date", "event_id").alias("value"))
     return pl.concat([missing.cast(CELL_SCHEMA), early.cast(CELL_SCHEMA)]).collect()
+
+
+def locate_cited_events(failures: pl.DataFrame, quarantined: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """Say in each `event_not_found` message where the cited cohort or fair is: quarantined itself (its file and row,
+    to be fixed first: the placements citing it then count again), or in no delivery at all."""
+    missing = pl.col("rule") == "event_not_found"
+    if failures.is_empty() or not failures.select(missing.any()).item():
+        return failures
+    held = [quarantined[d].select(pl.col(column).alias("value"), pl.col("source_file").alias("event_file"),
+                                  pl.col("source_row").alias("event_row"))
+            for d, column in EVENT_IDS.items() if d in quarantined and not quarantined[d].is_empty()]
+    schema = {"value": pl.String, "event_file": pl.String, "event_row": pl.Int64}
+    events = pl.concat([h.cast(schema) for h in held]) if held else pl.DataFrame(schema=schema)
+    first = events.drop_nulls("value").sort("event_file", "event_row").unique("value", keep="first", maintain_order=True)
+    cited = failures.filter(missing & (pl.col("value") != EMPTY)).select(*ROW_ID, "rule", "value").join(first, on="value", how="left")
+    found = pl.col("event_file").is_not_null()
+    details = cited.select(
+        *ROW_ID, "rule",
+        pl.when(found).then(pl.format("{}: 이 교육과정·박람회 기록이 격리되어 있습니다 — {} {}행을 먼저 고치세요", "value", "event_file", "event_row"))
+        .otherwise(pl.format("{}: 제출된 교육과정·박람회 자료 어디에도 없습니다", "value")).alias("detail_ko"),
+        pl.when(found).then(pl.format("{} is itself quarantined: fix {} row {} first", "value", "event_file", "event_row"))
+        .otherwise(pl.format("{} is in no delivered cohort or fair file", "value")).alias("detail_en"),
+    )
+    return append_details(failures, details, on=[*ROW_ID, "rule"])
 
 
 def check_mid_career_age(placements: Rows, catalog: Catalog) -> pl.DataFrame:

@@ -19,7 +19,7 @@ from pledgeflow.ingest.deliver import DeliveryResult, combine_results
 from pledgeflow.ingest.sheets import sheet_source
 from pledgeflow.ingest.validate import typed_view
 from pledgeflow.project import Project
-from pledgeflow.settle.cross_checks import apply_cross_checks
+from pledgeflow.settle.cross_checks import apply_cross_checks, locate_cited_events
 from pledgeflow.steward import decisions, ledger, lineage
 
 KEY = ["dataset", "source_file", "source_row"]
@@ -78,7 +78,7 @@ def settle_records(results: list[DeliveryResult], project: Project, as_of: date)
         valid=final_valid,
         quarantined=final_held,
         excluded=excluded,
-        failures=pl.concat([merged.failures, crossed.failures]),
+        failures=pl.concat([merged.failures, locate_cited_events(crossed.failures, quarantined)]),
         file_counts=count_rows(results, final_valid, final_held, excluded),
         delivered={d: pl.concat([merged.delivered[d], typed_view(crossed.quarantined[d], catalog.descriptors[d])],
                                 how="vertical_relaxed").sort("source_file", "source_row") for d in held},
