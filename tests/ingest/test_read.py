@@ -100,6 +100,23 @@ def test_detect_encoding_rejects_undecodable_bytes():
     assert "CP949" in info.value.message_ko and "CP949" in info.value.message_en
 
 
+def test_a_cp949_file_behind_a_utf8_byte_order_mark_is_named_as_such():
+    with pytest.raises(DeliveryError) as info:
+        detect_encoding(b"\xef\xbb\xbf" + "행사번호,행사명\r\nJF-1,박람회\r\n".encode("cp949"), source_file="job_fairs/mark.csv")
+    assert "BOM" in info.value.message_ko and "CP949" in info.value.message_ko
+    assert "byte-order mark but its text is CP949" in info.value.message_en
+
+
+@pytest.mark.parametrize(("encoding", "name"), [("utf-8", "UTF-8"), ("cp949", "CP949")])
+def test_an_undecodable_file_names_the_line_where_its_own_encoding_breaks(encoding, name):
+    lines = [f"행사번호,행사명,{i}번째 줄".encode(encoding) for i in range(1, 6)]
+    lines[3] += b"\xff\xff"  # one bad stretch on line 4 of an otherwise clean file
+    with pytest.raises(DeliveryError) as info:
+        detect_encoding(b"\r\n".join(lines), source_file="job_fairs/bad.csv")
+    assert f"read as {name}, line 4 is the first that breaks" in info.value.message_en
+    assert f"{name}로 읽으면 4번째 줄" in info.value.message_ko
+
+
 # ---- CSV ----
 
 

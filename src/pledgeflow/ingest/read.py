@@ -54,13 +54,46 @@ def decode_text(data: bytes, *, source_file: str = "") -> tuple[str, str]:
             return data.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
-    raise DeliveryError(
+    raise undecodable(data, source_file)
+
+
+def undecodable(data: bytes, source_file: str) -> DeliveryError:
+    """Why the bytes are no text we read, with the line of the first byte that is not UTF-8."""
+    body = data.removeprefix(_UTF8_BOM)
+    if data.startswith(_UTF8_BOM) and _decodes(body, "cp949"):
+        # a CP949 file with a UTF-8 byte-order mark in front (some tools add one): read as UTF-8, its Hangul would be garbage
+        return DeliveryError(
+            source_file,
+            "파일이 UTF-8 표시(BOM)로 시작하지만 내용은 CP949(완성형 한글)입니다. 저장 도구가 표시만 붙인 것으로 보입니다. "
+            "Excel에서 'CSV UTF-8'로 다시 저장해 주세요.",
+            "The file starts with a UTF-8 byte-order mark but its text is CP949: a tool added the mark to a CP949 file. "
+            "Re-save it from Excel as 'CSV UTF-8'.",
+        )
+    # the encoding that reads further is the file's, most likely, with one bad stretch: name its line
+    offset, encoding = max((_first_bad_byte(body, e), e) for e in ("utf-8", "cp949"))
+    line = body[:offset].count(b"\n") + 1
+    name = {"utf-8": "UTF-8", "cp949": "CP949"}[encoding]
+    return DeliveryError(
         source_file,
-        "파일 인코딩을 알 수 없습니다(UTF-8도 CP949도 아님). "
-        "Excel에서 'CSV UTF-8' 또는 'CSV(쉼표로 분리)'로 다시 저장해 주세요.",
-        "Unknown text encoding (neither UTF-8 nor CP949). "
-        "Re-save it from Excel as 'CSV UTF-8' or 'CSV (comma delimited)'.",
+        f"파일 인코딩을 알 수 없습니다(UTF-8도 CP949도 아님; {name}로 읽으면 {line}번째 줄에서 처음 깨짐). "
+        "그 줄을 확인하거나 Excel에서 'CSV UTF-8' 또는 'CSV(쉼표로 분리)'로 다시 저장해 주세요.",
+        f"Unknown text encoding (neither UTF-8 nor CP949; read as {name}, line {line} is the first that breaks). "
+        "Check that line, or re-save the file from Excel as 'CSV UTF-8' or 'CSV (comma delimited)'.",
     )
+
+
+def _first_bad_byte(data: bytes, encoding: str) -> int:
+    """Offset of the first byte that is not text in `encoding` (the length when there is none)."""
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError as error:
+        return error.start
+    return len(data)
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    """Whether `data` is text in `encoding` (not one invalid byte)."""
+    return _first_bad_byte(data, encoding) == len(data)
 
 
 def read_delivery(path: Path | str, descriptor: Descriptor, source_file: str) -> Delivery:
