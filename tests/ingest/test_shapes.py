@@ -72,7 +72,8 @@ def test_a_workbook_with_sheets_group_headers_subtotals_and_page_breaks(tmp_path
     path = write_shaped_workbook(folder(tmp_path, sub=None) / "wb.xlsx")
     result = process_delivery(path, "training_cohorts", "training_cohorts/wb.xlsx", project)
     counts = result.counts
-    assert counts["sheets"] == ["상반기", "하반기"]  # the cover sheet has no header: not read
+    assert counts["sheets"] == ["상반기", "하반기"]  # the cover sheet has no header: not read, but listed
+    assert counts["skipped_sheets"] == ["표지 (1 rows)"]
     assert (counts["rows_read"], counts["rows_valid"], counts["rows_quarantined"]) == (5, 5, 0)
     assert (counts["total_rows"], counts["repeated_header_rows"], counts["blank_rows"]) == (4, 1, 1)
     assert counts["rows_below_header"] == 5 + 4 + 1 + 1
@@ -188,6 +189,30 @@ def test_validate_prints_sheets_totals_and_unknown_columns(tmp_path):
     wb = write_shaped_workbook(tmp_path / "training_cohorts" / "wb.xlsx")
     out = CliRunner().invoke(app, ["validate", str(wb), "--root", str(REPO)], terminal_width=400).output
     assert "sheet(s) read: 상반기, 하반기" in out and "1 repeated header row(s)" in out
+    assert "sheet(s) not read, no header among their first rows: 표지 (1 rows)" in out
+
+
+def test_a_sheet_that_continues_the_data_without_a_header_is_said_and_kept_through_the_cache(tmp_path, project):
+    """A second sheet of rows with no header row cannot be read, so its rows are listed, never dropped in silence."""
+    import xlsxwriter
+
+    from pledgeflow.ingest.cache import cache_result, load_result
+    from pledgeflow.ingest.shape_report import shape_lines
+
+    path = folder(tmp_path, sub=None) / "two.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    first, second = book.add_worksheet("1"), book.add_worksheet("2")
+    first.write_row(0, 0, ["과정번호", "과정명", "세부사업", "개강일", "종강일", "수강인원", "수료인원"])
+    first.write_row(1, 0, ["C-1", "용접", "중장년 일자리 창출", "2019-03-04", "2019-05-31", "20", "18"])
+    for row in range(3):  # the continuation: data rows only
+        second.write_row(row, 0, [f"C-{row + 2}", "용접", "중장년 일자리 창출", "2019-06-03", "2019-08-30", "20", "18"])
+    book.close()
+    result = process_delivery(path, "training_cohorts", "training_cohorts/two.xlsx", project)
+    assert result.counts["sheets"] == ["1"] and result.counts["skipped_sheets"] == ["2 (3 rows)"]
+    (level, line), = [said for said in shape_lines(result.counts) if "not read" in said[1]]
+    assert level == "warning" and "2 (3 rows)" in line and "copy the header row onto it" in line
+    cached = cache_result(tmp_path / "cache", "k", result, refresh=True)
+    assert load_result(tmp_path / "cache", "k").counts["skipped_sheets"] == cached.counts["skipped_sheets"] == ["2 (3 rows)"]
 
 
 def test_a_sidecar_is_part_of_the_cache_key_and_the_shape_survives_the_cache(tmp_path, project):

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from pledgeflow.project import Project
 
 FRAMES = ("valid", "quarantined", "failures", "delivered")
-CACHE_FORMAT = 4  # 3: a delivery's facts (sheets, totals, sidecar); 4: entries carry their key, file checksums and frame schemas
+CACHE_FORMAT = 5  # 3: a delivery's facts (sheets, totals, sidecar); 4: entries carry their key, file checksums and frame schemas; 5: skipped sheets
 
 
 # The code a validated result depends on, relative to the package: a change anywhere else (the CLI, the review

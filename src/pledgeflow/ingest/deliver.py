@@ -46,6 +46,7 @@ class DeliveryResult:
     rows_below_header: int = 0
     cancelled_rows: int = 0  # valid rows of a cancelled event (e.g. a cohort with 수강인원 0): they count nowhere
     sheets: tuple[str, ...] = ()
+    skipped_sheets: tuple[str, ...] = ()  # a workbook's sheets with cells but no header: "name (N rows)"
     profile: str | None = None
     unknown_columns: tuple[dict, ...] = ()  # header, suggestion, column
     defaults_applied: tuple[str, ...] = ()
@@ -70,6 +71,7 @@ class DeliveryResult:
             "rows_below_header": self.rows_below_header,
             "cancelled_rows": self.cancelled_rows,
             "sheets": list(self.sheets),
+            "skipped_sheets": list(self.skipped_sheets),
             "profile": self.profile,
             "unknown_columns": [dict(u) for u in self.unknown_columns],
             "defaults_applied": list(self.defaults_applied),
@@ -106,6 +108,7 @@ def process_delivery(path: Path, dataset: str, source_file: str, project: Projec
         rows_below_header=delivery.rows_below_header,
         cancelled_rows=count_cancelled(checked.valid, descriptor),
         sheets=delivery.sheets,
+        skipped_sheets=delivery.skipped_sheets,
         profile=delivery.profile,
         unknown_columns=tuple(u.as_dict() for u in delivery.unknown_columns),
         defaults_applied=delivery.defaults_applied,

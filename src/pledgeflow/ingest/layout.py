@@ -35,6 +35,7 @@ class Delivery:
     totals: pl.DataFrame | None = None  # declared totals: source_file, source_row, label, column, declared
     unknown_columns: tuple[UnknownColumn, ...] = ()
     sheets: tuple[str, ...] = ()
+    skipped_sheets: tuple[str, ...] = ()  # sheets with cells but no header: "name (N rows)", set aside and said
     profile: str | None = None
     defaults_applied: tuple[str, ...] = ()  # "column=value" set from the sidecar
     sidecar: Sidecar | None = None

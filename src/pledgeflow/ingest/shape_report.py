@@ -30,6 +30,9 @@ def shape_lines(counts: dict) -> list[tuple[str, str]]:
     lines = []
     if counts.get("sheets"):
         lines.append((INFO, f"sheet(s) read: {', '.join(counts['sheets'])}"))
+    if counts.get("skipped_sheets"):
+        lines.append((WARNING, f"sheet(s) not read, no header among their first rows: {', '.join(counts['skipped_sheets'])}; "
+                               "a cover sheet is fine, but if one continues the data, copy the header row onto it"))
     if counts.get("profile"):
         lines.append((INFO, f"source profile: {counts['profile']}"))
     aside = {"totals": counts.get("total_rows", 0), "repeated header": counts.get("repeated_header_rows", 0),

@@ -1,7 +1,8 @@
 """Workbooks: which sheets hold the data, and one delivery out of several sheets.
 
 The descriptor may name the sheet (`sheet:`, a name or a glob such as "*교육*"); otherwise every sheet
-whose first rows hold a recognisable header is read (a cover sheet or a pivot summary is not). When more
+whose first rows hold a recognisable header is read (a cover sheet or a pivot summary is not; a skipped sheet
+with cells is listed in `skipped_sheets`, which the run logs as a warning: it may continue the data). When more
 than one sheet is read, each row's `source_file` carries its sheet as `file.xlsx#sheet`, so that rows keep
 the row number Excel shows on their own sheet and still identify one cell for the steward and for
 decisions; per-file counts add them back to the file. A workbook with one data sheet (the usual case)
@@ -11,6 +12,7 @@ keeps the plain file name.
 from __future__ import annotations
 
 import fnmatch
+from dataclasses import replace
 
 import polars as pl
 
@@ -54,7 +56,14 @@ def read_workbook(grids: dict[str, pl.DataFrame], descriptor: Descriptor, source
     parts = [with_extra_fields(build_delivery(grid, descriptor, sheet_source(source_file, name) if several else source_file,
                                               "xlsx", header=header, sidecar=sidecar, sheet=name), grid)
              for name, grid, header in readable]
-    return combine_sheets(parts, source_file)
+    # a cover sheet has no header, but neither has a second sheet that continues the data: said, never silently dropped
+    skipped = tuple(f"{name} ({n} rows)" for name, grid, header, _ in found if header is None and (n := rows_with_cells(grid)))
+    return replace(combine_sheets(parts, source_file), skipped_sheets=skipped)
+
+
+def rows_with_cells(grid: pl.DataFrame) -> int:
+    """Rows holding at least one non-blank cell."""
+    return grid.select(pl.any_horizontal(pl.all().cast(pl.String).str.strip_chars().str.len_bytes() > 0).fill_null(False).sum()).item()
 
 
 def combine_sheets(parts: list[Delivery], source_file: str) -> Delivery:

@@ -25,7 +25,7 @@ _ROW_COUNTS = ("rows_read", "rows_valid", "rows_quarantined", "rows_excluded")
 # the rows under a file's header that are not records (ingest/shapes.py): set aside and counted, never lost
 SHAPE_COUNTS = ("rows_below_header", "total_rows", "repeated_header_rows", "blank_rows", "cancelled_rows")
 # what a steward needs to know about each file's shape and origin (listed when the counts carry them)
-FILE_FACTS = ("sheets", "profile", "unknown_columns", "defaults_applied", "delivery_facts", "declared_totals")
+FILE_FACTS = ("sheets", "skipped_sheets", "profile", "unknown_columns", "defaults_applied", "delivery_facts", "declared_totals")
 
 
 def build_manifest(

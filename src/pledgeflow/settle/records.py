@@ -28,6 +28,7 @@ COUNTS_SCHEMA = {  # DeliveryResult.counts, typed even when a run finds no file 
     "rows_quarantined": pl.Int64, "blank_rows": pl.Int64, "encoding": pl.String, "header_row": pl.Int64,
     "unmapped_headers": pl.List(pl.String), "file_error": pl.String,
     "total_rows": pl.Int64, "repeated_header_rows": pl.Int64, "rows_below_header": pl.Int64, "cancelled_rows": pl.Int64, "sheets": pl.List(pl.String),
+    "skipped_sheets": pl.List(pl.String),
     "profile": pl.String,
     "unknown_columns": pl.List(pl.Struct({"header": pl.String, "suggestion": pl.String, "column": pl.String})),
     "defaults_applied": pl.List(pl.String), "delivery_facts": pl.List(pl.List(pl.String)),
