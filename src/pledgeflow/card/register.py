@@ -29,6 +29,7 @@ from pledgeflow.korean import (
     parse_rate_pct,
     rate_is_malformed,
 )
+from pledgeflow.card.folders import INDEX_FILE, card_folders, check_owner, folder_pledge
 from pledgeflow.card.labels import TOTAL_LABELS, indicator_of_row, period_key, pledge_periods
 from pledgeflow.errors import DeliveryError, ReportError
 from pledgeflow.ingest.read import decode_text, fields_per_line
@@ -37,7 +38,6 @@ from pledgeflow.card.register_contract import validate_table
 if TYPE_CHECKING:
     from pledgeflow.project import Project
 
-INDEX_FILE = "_tables.csv"
 CARD_ORDER = "__card"  # the cards' order while they are typed together
 TABLES = ("attributes", "targets", "results", "budget", "census", "activities")
 
@@ -91,7 +91,7 @@ def load_report(project: Project, reported_dir: Path | None = None) -> Report:
 
     A card is a folder holding `_tables.csv`: `reported/` itself (pledge 15's bundled register) and any
     `reported/<card>/` (one per pledge card; a folder named after a catalog pledge_id belongs to that pledge,
-    otherwise its index's 공약번호 says which). The cards' tables are stacked; every row carries its pledge_id.
+    otherwise its index's 공약번호 says which, if one pledge has it: `card.folders`). The cards' tables are stacked; every row carries its pledge_id.
     The contracts are `schemas/reported/*.schema.yaml`. Raises ReportError (the run is blocked by its data).
     """
     reported_dir = Path(reported_dir or project.settings.raw_dir / "reported")
@@ -108,21 +108,15 @@ def load_report(project: Project, reported_dir: Path | None = None) -> Report:
     return Report(**{name: validate_table(frame, name, project) for name, frame in typed.items()})
 
 
-def card_folders(reported_dir: Path) -> list[Path]:
-    """`reported/` itself when it holds an index, then every sub-folder that does, sorted."""
-    root = [reported_dir] if (reported_dir / INDEX_FILE).is_file() or not reported_dir.is_dir() else []
-    subfolders = sorted(d for d in reported_dir.iterdir() if d.is_dir() and (d / INDEX_FILE).is_file()) if reported_dir.is_dir() else []
-    return root + subfolders
-
-
 def read_card(project: Project, folder: Path, reported_dir: Path) -> dict[str, pl.DataFrame]:
     """One card's register as read (typed with the other cards'): its typed index and the tables the index
     lists, each row carrying its pledge from the index (a card in its own folder may leave a table out; it is
     then empty)."""
     catalog = project.catalog
     prefix = reported_dir.name if folder == reported_dir else f"{reported_dir.name}/{folder.name}"
-    pledge = folder.name if folder != reported_dir and folder.name in {p["pledge_id"] for p in catalog.pledges} else None
+    pledge = folder_pledge(folder, reported_dir, catalog)
     index = type_index(read_register_csv(folder, INDEX_FILE, "index", prefix), catalog, pledge)
+    check_owner(folder, reported_dir, index, catalog, prefix)
     if pledge is not None:
         index = index.with_columns(pl.lit(pledge).alias("pledge_id"))
     listed = set(index["file"].to_list())
