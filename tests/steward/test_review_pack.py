@@ -326,7 +326,13 @@ def test_valid_records_no_indicator_counts_get_a_section_of_their_own(tmp_path):
                               contract=CURATED["validation_failures"], unassigned=unassigned)
     html = paths["html"].read_text(encoding="utf-8")
     assert "지표 미배정 기록" in html and "training_cohorts/2023.csv" in html and "no_pledge_indicator" in html
-    summary = openpyxl.load_workbook(paths["xlsx"]).worksheets[0]
-    cells = {str(c.value) for row in summary.iter_rows() for c in row if c.value is not None}
-    assert any("지표 미배정 기록" in c for c in cells) and "training_cohorts/2023.csv" in cells
+    book = openpyxl.load_workbook(paths["xlsx"])
+    summary = {str(c.value) for row in book.worksheets[0].iter_rows() for c in row if c.value is not None}
+    assert any("지표 미배정 기록" in c for c in summary) and "training_cohorts/2023.csv" not in summary  # counts only
+    # the records on a sheet of their own, after the datasets' sheets, with both header rows
+    listed = book.worksheets[-1]
+    assert listed.title == "지표 미배정 기록 목록"
+    rows = [[c.value for c in row] for row in listed.iter_rows()]
+    assert rows[1][:3] == ["dataset", "file", "row"]
+    assert rows[2][:3] == ["training_cohorts", "training_cohorts/2023.csv", 6] and len(rows) == 3
 

@@ -33,7 +33,7 @@ from pledgeflow.steward.review_xlsx import sheet_name, write_workbook
 __all__ = ["sheet_name", "write_review_pack"]
 
 WORKBOOK_FILE = "review_pack.xlsx"
-UNASSIGNED_LISTED = 1_000  # records listed in the pack; the curated table has them all
+UNASSIGNED_LISTED = 1_000  # records listed on the pack's page; its workbook's sheet and the curated table have them all
 HTML_FILE = "review_pack.html"
 RECORD_KEYS = ["source_file", "source_row"]
 SUMMARY_STATES = ("new", "persisting", "waived", "corrected")
@@ -208,15 +208,19 @@ def build_tables(failures: pl.DataFrame, delivered: dict[str, pl.DataFrame], cat
 
 
 def unassigned_tables(unassigned: pl.DataFrame) -> tuple[Table, Table]:
-    """(counts by dataset and reason, the records): valid records no indicator counts, for the steward to place."""
+    """(counts by dataset and reason, every record): valid records no indicator counts, for the steward to place."""
     counts = (unassigned.group_by("dataset", "reason", "message_ko", "message_en").agg(pl.len().cast(pl.Int64).alias("records"))
               .sort("dataset", "reason").select("dataset", "reason", "records", "message_ko", "message_en"))
-    records = unassigned.head(UNASSIGNED_LISTED).select("dataset", "source_file", "source_row", "record_id", "pledge_id",
-                                                        "subproject_id", "reason")
+    records = unassigned.select("dataset", "source_file", "source_row", "record_id", "pledge_id", "subproject_id", "reason")
     return (Table("지표 미배정 기록", "Valid records no indicator counts", make_export_safe(counts), headers_for(counts)),
-            Table(f"지표 미배정 기록 목록 (처음 {UNASSIGNED_LISTED:,}건, 전체: unassigned_records 표)",
-                  f"Unassigned records (first {UNASSIGNED_LISTED:,}; all: the unassigned_records table)",
-                  make_export_safe(records), headers_for(records)))
+            Table("지표 미배정 기록 목록", "Unassigned records", make_export_safe(records), headers_for(records)))
+
+
+def first_listed(records: Table) -> Table:
+    """The page's share of the unassigned records: the first UNASSIGNED_LISTED (the workbook's sheet has them all)."""
+    return Table(f"{records.title_ko} (처음 {UNASSIGNED_LISTED:,}건, 전체: review_pack.xlsx, unassigned_records 표)",
+                 f"{records.title_en} (first {UNASSIGNED_LISTED:,}; all: review_pack.xlsx and the unassigned_records table)",
+                 records.frame.head(UNASSIGNED_LISTED), records.headers)
 
 
 def write_review_pack(folder: Path, failures: pl.DataFrame, delivered: dict[str, pl.DataFrame], catalog: Catalog,
@@ -229,14 +233,16 @@ def write_review_pack(folder: Path, failures: pl.DataFrame, delivered: dict[str,
     `corrections` (dataset, source_file, source_row, column, new_value, outcome) the corrections to show
     before → after; `blocked_reason` says why a blocked run published nothing; `unknown_columns` the delivered
     columns no descriptor maps, with the closest known alias; `unassigned` (the curated `unassigned_records`) adds a
-    summary and a sheet of valid records no indicator counts.
+    summary of valid records no indicator counts, and the records on a sheet of their own.
     """
     folder.mkdir(parents=True, exist_ok=True)
     summary, per_dataset = build_tables(prepare_failures(failures, contract), delivered, catalog, trend, corrections,
                                         unknown_columns)
-    if unassigned is not None and unassigned.height:
-        summary = [*summary, *unassigned_tables(unassigned)]
+    counts, records = unassigned_tables(unassigned) if unassigned is not None and unassigned.height else (None, None)
+    summary = [*summary, counts] if counts is not None else summary
     paths = {"xlsx": folder / WORKBOOK_FILE, "html": folder / HTML_FILE}
-    write_workbook(paths["xlsx"], summary, per_dataset, run_id, blocked_reason)
-    write_html(paths["html"], summary, per_dataset, run_id, blocked_reason=blocked_reason)
+    # the workbook lists every unassigned record on a sheet of its own; the page, the first of them
+    write_workbook(paths["xlsx"], summary, per_dataset, run_id, blocked_reason, listed=[records] if records is not None else [])
+    write_html(paths["html"], [*summary, first_listed(records)] if records is not None else summary, per_dataset, run_id,
+               blocked_reason=blocked_reason)
     return paths

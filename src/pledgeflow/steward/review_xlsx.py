@@ -87,8 +87,8 @@ def blocked_note(reason: str) -> str:
             f"(This run was blocked by its data and published nothing: {reason}.)")
 
 
-def write_dataset_sheet(workbook, formats: dict, table: Table, name: str) -> None:
-    """Korean headers in row 1, English names in row 2, then one row per failing record."""
+def write_dataset_sheet(workbook, formats: dict, table: Table, name: str, whole: str = "validation_failures") -> None:
+    """Korean headers in row 1, English names in row 2, then one row per record (`whole`: the table that has them all)."""
     sheet = workbook.add_worksheet(name, worksheet_class=FrameSheet)
     sheet.write_frame(0, header_frame([ko for ko, _ in table.headers]), [formats["head_ko"]] * len(table.headers))
     sheet.write_frame(1, header_frame([en for _, en in table.headers]), [formats["head_en"]] * len(table.headers))
@@ -96,8 +96,8 @@ def write_dataset_sheet(workbook, formats: dict, table: Table, name: str) -> Non
     last = sheet.write_frame(2, table.frame.head(fits), cell_formats(table, formats))
     if table.frame.height > fits:  # the validation_failures table keeps every record
         more = table.frame.height - fits
-        sheet.write_frame(last, header_frame([f"… {more:,}건 더: 전체 목록은 validation_failures 표 "
-                                              f"({more:,} more: see the validation_failures table)"]), [None])
+        sheet.write_frame(last, header_frame([f"… {more:,}건 더: 전체 목록은 {whole} 표 "
+                                              f"({more:,} more: see the {whole} table)"]), [None])
     for c, width in enumerate(column_widths(table)):
         sheet.set_column(c, c, width)
     sheet.freeze_panes(2, 2)
@@ -106,7 +106,8 @@ def write_dataset_sheet(workbook, formats: dict, table: Table, name: str) -> Non
 
 
 def write_workbook(path: Path, summary: list[Table], per_dataset: list[Table], run_id: str,
-                   blocked_reason: str | None = None) -> None:
+                   blocked_reason: str | None = None, listed: list[Table] = ()) -> None:
+    """The summary sheet, a sheet per dataset's failing records, then a sheet per `listed` table (unassigned records)."""
     # in_memory: zip entries get a fixed timestamp (temp files would carry the wall clock)
     options = {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False,
                "default_format_properties": {"font_name": FONT, "font_size": 10}}
@@ -129,4 +130,6 @@ def write_workbook(path: Path, summary: list[Table], per_dataset: list[Table], r
     used = {"요약 summary"}
     for table in per_dataset:
         write_dataset_sheet(workbook, formats, table, sheet_name(table.title_ko, used))
+    for table in listed:
+        write_dataset_sheet(workbook, formats, table, sheet_name(table.title_ko, used), whole="unassigned_records")
     workbook.close()
