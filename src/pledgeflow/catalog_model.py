@@ -56,6 +56,8 @@ def read_catalog(path: Path, descriptors: dict[str, Descriptor]) -> tuple[Catalo
     pledges = []
     for group in expand_governments(raw):
         pledge = normalise_pledge(group, grids, default_grid, issue)
+        for period, written in zip(pledge["periods"], pledge.pop("__grid")):
+            lines[id(period)] = lines.get(id(written))  # a period's issue points at its line in the grid
         pledges.append(pledge)
     catalog = Catalog(pledges=tuple(pledges), periods=tuple(default_grid), mid_career_age=dict(raw.get("mid_career_age") or {}),
                       channels=tuple(raw.get("channels") or []), descriptors=descriptors, age_bands=age_bands, source=source)
@@ -64,7 +66,8 @@ def read_catalog(path: Path, descriptors: dict[str, Descriptor]) -> tuple[Catalo
         check_periods(pledge, issue)
         for indicator in pledge["indicators"]:
             check_indicator(catalog, pledge, indicator, issue)
-    return catalog, issues
+    # a grid shared by many pledges has one line: its issue is said once, not once per pledge using it
+    return catalog, list(dict.fromkeys(issues))
 
 
 def expand_governments(raw: dict) -> list[dict]:
@@ -104,7 +107,8 @@ def normalise_pledge(pledge: dict, grids: dict, default_grid: list, issue) -> di
         pledge["period_grid"], grid = "default", default_grid
     else:
         pledge["period_grid"] = f"{pledge.get('pledge_id')}"
-    pledge["periods"] = [{**q, "period": str(q["period"])} for q in grid]
+    pledge["periods"] = [{**q, "period": None if q.get("period") is None else str(q["period"])} for q in grid]
+    pledge["__grid"] = grid  # the periods as written (read_catalog takes it back, with their lines)
     for indicator in pledge["indicators"]:
         normalise_indicator(indicator, pledge)
     return pledge
@@ -153,23 +157,28 @@ def check_periods(pledge: dict, issue) -> None:
     term = _date(pledge.get("term_start_date")), _date(pledge.get("term_end_date"))
     for q in periods:
         start, end = _date(q.get("start_date")), _date(q.get("end_date"))
+        if q.get("period") is None:
+            issue(q, "기간에 이름(period)이 없습니다. 카드에 인쇄된 대로 쓰세요(예: '2019', '2022.6.').",
+                  "a period has no label (period): write it as the card prints it (e.g. '2019', '2022.6.').")
         if start is None or end is None or start > end:
-            issue(pledge, f"기간 '{q.get('period')}'의 시작일/종료일이 잘못되었습니다.", f"period '{q.get('period')}' has a bad start/end date.")
+            issue(q, f"기간 '{q.get('period')}'의 시작일/종료일이 잘못되었습니다.", f"period '{q.get('period')}' has a bad start/end date.")
         elif None not in term and (start < term[0] or end > term[1]):
-            issue(pledge, f"기간 '{q['period']}'({start}~{end})이 공약 {pledge['pledge_id']}의 임기({term[0]}~{term[1]}) 밖에 있습니다.",
+            issue(q, f"기간 '{q['period']}'({start}~{end})이 공약 {pledge['pledge_id']}의 임기({term[0]}~{term[1]}) 밖에 있습니다.",
                   f"period '{q['period']}' ({start}..{end}) lies outside pledge {pledge['pledge_id']}'s term ({term[0]}..{term[1]}).")
     for before, after in zip(periods, periods[1:]):
         if (_date(after.get("start_date")) or dt.date.max) <= (_date(before.get("end_date")) or dt.date.min):
-            issue(pledge, f"기간 '{before['period']}'과 '{after['period']}'이 겹칩니다.",
+            issue(after, f"기간 '{before['period']}'과 '{after['period']}'이 겹칩니다.",
                   f"periods '{before['period']}' and '{after['period']}' overlap.")
         elif None not in (_date(after.get("start_date")), _date(before.get("end_date"))) and \
                 _date(after["start_date"]) - _date(before["end_date"]) > dt.timedelta(days=1):
             # a record dated in the gap is valid but counted nowhere (unassigned_records: outside_periods)
-            issue(pledge, f"기간 '{before['period']}'과 '{after['period']}' 사이에 어느 기간에도 들지 않는 날이 있습니다.",
+            issue(after, f"기간 '{before['period']}'과 '{after['period']}' 사이에 어느 기간에도 들지 않는 날이 있습니다.",
                   f"days between periods '{before['period']}' and '{after['period']}' belong to no period.", "warning")
-    labels = [q.get("period") for q in periods]
-    if len(set(labels)) != len(labels):
-        issue(pledge, "같은 기간 이름이 두 번 쓰였습니다.", "a period label is used twice.")
+    seen = set()
+    for q in periods:
+        if q.get("period") in seen:
+            issue(q, f"기간 이름 '{q['period']}'이 두 번 쓰였습니다.", f"the period label '{q['period']}' is used twice.")
+        seen.add(q.get("period"))
 
 
 def _date(value) -> dt.date | None:

@@ -164,3 +164,18 @@ def test_catalog_check_imports_neither_prefect_nor_gx(tmp_path):
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr[-2000:]
+
+
+def test_a_shared_grids_period_error_is_said_once_at_the_periods_own_line(tmp_path):
+    """term-2018 is declared once and used by two districts' pledges: its overlap is one error, at the period's line."""
+    from pledgeflow.synth.generate import generate_project
+    from tests.conftest import REPO
+
+    root = tmp_path / "p"
+    generate_project(root, REPO, 300, districts=3, seed=2)
+    line = edit_catalog(root, "  - period: '2019'\n    start_date: 2019-01-01", "  - period: '2019'\n    start_date: 2018-12-01")
+    output = check(root).output
+    errors = [said for said in output.splitlines() if "[error]" in said]
+    assert errors == [f"schemas/catalog.yaml:{line}: [error] 기간 '2018'과 '2019'이 겹칩니다. / periods '2018' and '2019' overlap."]
+    edit_catalog(root, "  - period: '2020'", "  - label: '2020'")
+    assert "a period has no label (period)" in check(root).output
