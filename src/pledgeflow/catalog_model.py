@@ -55,8 +55,8 @@ def read_catalog(path: Path, descriptors: dict[str, Descriptor]) -> tuple[Catalo
     age_bands = {k: v for k, v in raw.items() if isinstance(v, dict) and {"min_age", "max_age"} <= set(v)}
     pledges = []
     for group in expand_governments(raw):
-        pledge = normalise_pledge(group, grids, default_grid, issue)
-        for period, written in zip(pledge["periods"], pledge.pop("__grid")):
+        pledge, grid = normalise_pledge(group, grids, default_grid, issue)
+        for period, written in zip(pledge["periods"], grid):
             lines[id(period)] = lines.get(id(written))  # a period's issue points at its line in the grid
         pledges.append(pledge)
     catalog = Catalog(pledges=tuple(pledges), periods=tuple(default_grid), mid_career_age=dict(raw.get("mid_career_age") or {}),
@@ -90,8 +90,9 @@ def expand_governments(raw: dict) -> list[dict]:
     return flat
 
 
-def normalise_pledge(pledge: dict, grids: dict, default_grid: list, issue) -> dict:
-    """Fill in a pledge's grid (named, inline or the default) and its indicators' defaults."""
+def normalise_pledge(pledge: dict, grids: dict, default_grid: list, issue) -> tuple[dict, list[dict]]:
+    """Fill in a pledge's grid (named, inline or the default) and its indicators' defaults; (the pledge, its grid's
+    periods as written, whose lines the normalised periods take)."""
     for key in ("pledge_id", "district_ko", "title_ko", "term_start_date", "term_end_date", "subprojects"):
         if key not in pledge:
             issue(pledge, f"공약에 '{key}' 항목이 없습니다.", f"pledge lacks '{key}'.")
@@ -108,10 +109,9 @@ def normalise_pledge(pledge: dict, grids: dict, default_grid: list, issue) -> di
     else:
         pledge["period_grid"] = f"{pledge.get('pledge_id')}"
     pledge["periods"] = [{**q, "period": None if q.get("period") is None else str(q["period"])} for q in grid]
-    pledge["__grid"] = grid  # the periods as written (read_catalog takes it back, with their lines)
     for indicator in pledge["indicators"]:
         normalise_indicator(indicator, pledge)
-    return pledge
+    return pledge, grid
 
 
 def normalise_indicator(indicator: dict, pledge: dict) -> None:

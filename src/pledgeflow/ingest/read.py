@@ -60,7 +60,8 @@ def decode_text(data: bytes, *, source_file: str = "") -> tuple[str, str]:
 def undecodable(data: bytes, source_file: str) -> DeliveryError:
     """Why the bytes are no text we read, with the line of the first byte that is not UTF-8."""
     body = data.removeprefix(_UTF8_BOM)
-    if data.startswith(_UTF8_BOM) and _decodes(body, "cp949"):
+    bad = {encoding: _first_bad_byte(body, encoding) for encoding in ("utf-8", "cp949")}
+    if data.startswith(_UTF8_BOM) and bad["cp949"] == len(body):
         # a CP949 file with a UTF-8 byte-order mark in front (some tools add one): read as UTF-8, its Hangul would be garbage
         return DeliveryError(
             source_file,
@@ -70,7 +71,7 @@ def undecodable(data: bytes, source_file: str) -> DeliveryError:
             "Re-save it from Excel as 'CSV UTF-8'.",
         )
     # the encoding that reads further is the file's, most likely, with one bad stretch: name its line
-    offset, encoding = max((_first_bad_byte(body, e), e) for e in ("utf-8", "cp949"))
+    offset, encoding = max((offset, encoding) for encoding, offset in bad.items())
     line = body[:offset].count(b"\n") + 1
     name = {"utf-8": "UTF-8", "cp949": "CP949"}[encoding]
     return DeliveryError(
@@ -90,10 +91,6 @@ def _first_bad_byte(data: bytes, encoding: str) -> int:
         return error.start
     return len(data)
 
-
-def _decodes(data: bytes, encoding: str) -> bool:
-    """Whether `data` is text in `encoding` (not one invalid byte)."""
-    return _first_bad_byte(data, encoding) == len(data)
 
 
 def read_delivery(path: Path | str, descriptor: Descriptor, source_file: str) -> Delivery:

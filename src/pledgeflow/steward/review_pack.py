@@ -238,11 +238,12 @@ def write_review_pack(folder: Path, failures: pl.DataFrame, delivered: dict[str,
     folder.mkdir(parents=True, exist_ok=True)
     summary, per_dataset = build_tables(prepare_failures(failures, contract), delivered, catalog, trend, corrections,
                                         unknown_columns)
-    counts, records = unassigned_tables(unassigned) if unassigned is not None and unassigned.height else (None, None)
-    summary = [*summary, counts] if counts is not None else summary
+    listed = []
+    if unassigned is not None and unassigned.height:
+        counts, records = unassigned_tables(unassigned)
+        summary, listed = [*summary, counts], [records]
     paths = {"xlsx": folder / WORKBOOK_FILE, "html": folder / HTML_FILE}
     # the workbook lists every unassigned record on a sheet of its own; the page, the first of them
-    write_workbook(paths["xlsx"], summary, per_dataset, run_id, blocked_reason, listed=[records] if records is not None else [])
-    write_html(paths["html"], [*summary, first_listed(records)] if records is not None else summary, per_dataset, run_id,
-               blocked_reason=blocked_reason)
+    write_workbook(paths["xlsx"], summary, per_dataset, run_id, blocked_reason, listed=listed)
+    write_html(paths["html"], [*summary, *map(first_listed, listed)], per_dataset, run_id, blocked_reason=blocked_reason)
     return paths

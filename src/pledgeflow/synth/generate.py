@@ -33,7 +33,6 @@ DISTRICTS_KO = ("종로구 중구 용산구 성동구 광진구 동대문구 중
                 "양천구 강서구 구로구 금천구 영등포구 동작구 관악구 서초구 강남구 송파구 강동구").split()
 TERM = (date(2018, 7, 1), date(2022, 6, 30))  # the template card's term (민선 7기)
 GENERATOR = 2  # bumped whenever the same parameters write other data (2: each government's own term), so a kept project is regenerated
-TERM_YEARS = 4  # a local government's term: the next one starts four years later (민선 8기: 2022-07-01 to 2026-06-30)
 PLACEMENTS_PER_COHORT, PLACEMENTS_PER_FAIR = 400, 2500
 CONFIG_FOLDERS = ("schemas", "gx")  # what a run reads besides raw/: copied from the template project
 PLACEMENT_DEFECTS = ("bad_date", "out_of_term", "bad_brn", "unknown_subproject", "phone_in_note",
@@ -65,7 +64,7 @@ class District:
     def term_shift_years(self) -> int:
         """Years after the template's term: odd-numbered districts keep 민선 7기 (2018-2022), even ones are 민선 8기
         (2022-2026), so the project has two terms, two period grids and records dated in another pledge's term."""
-        return TERM_YEARS * ((self.index - 1) % 2)
+        return national.TERM_YEARS * ((self.index - 1) % 2)
 
     @property
     def term(self) -> tuple[date, date]:

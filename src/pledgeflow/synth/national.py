@@ -19,6 +19,7 @@ import polars as pl
 import yaml
 
 BASE_SUBPROJECTS = ("corporate_linkage", "midcareer")
+TERM_YEARS = 4  # a local government's term: the next one starts four years later (민선 8기: 2022-07-01 to 2026-06-30)
 
 
 class PlainDumper(yaml.SafeDumper):

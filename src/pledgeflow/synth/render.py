@@ -15,6 +15,7 @@ import polars as pl
 
 from pledgeflow.catalog import Catalog
 from pledgeflow.korean import format_date
+from pledgeflow.synth.national import TERM_YEARS
 
 CREATED = datetime(2024, 1, 2, 9, 0, 0)  # workbook metadata: fixed, so files are reproducible
 DATE_STYLES = ("dotted", "short", "compact", "iso")
@@ -92,7 +93,7 @@ def placement_cells(frame, catalog, rng, style, defect) -> dict[str, pl.Expr]:
         # out of term: the hire date a term (four years) earlier, before the record's own pledge's term began;
         # for a 민선 8기 district that date lies inside 민선 7기, a term other pledges of the project still have
         "hire_date": pl.when(defect == "bad_date").then(pl.lit("2019. 2. 30.")).when(defect == "out_of_term")
-        .then(format_date(pl.col("hire_date").dt.offset_by("-4y"))).otherwise(korean_date("hire_date", style)),
+        .then(format_date(pl.col("hire_date").dt.offset_by(f"-{TERM_YEARS}y"))).otherwise(korean_date("hire_date", style)),
         "subproject_name_ko": pl.when(defect == "unknown_subproject").then(pl.lit("청년 일자리 창출"))
         .otherwise(spelled(pl.when(midcareer).then(pl.col("subproject_id").str.replace("corporate_linkage$", "midcareer")).otherwise("subproject_id"), subproject_spellings(catalog), rng, n)),
         "channel_name_ko": pl.when(defect == "event_not_found").then(pl.lit("교육과정"))
