@@ -112,3 +112,15 @@ def test_the_cumulative_panel_draws_the_tables_running_totals():
     # cumulative targets (목표 누적) are totals to date already: drawn as printed, not summed
     lines = cumulative_lines([row | {"target_semantics": "cumulative"} for row in ROWS])
     assert lines["누적 목표 cumulative target"] == [10, 20]
+
+
+def test_long_labels_are_printed_whole_not_cut_short(tmp_path):
+    # Vega cuts labels past a limit with "…" (and measures every label to know): the report sets no limit
+    period = "2019년 상반기 (1월부터 6월까지, 일자리 목표 공시 첫 번째 기간)"
+    source = "국비 (고용노동부 지역고용 활성화 지원사업 보조금, 매칭 포함)"
+    rows = [ROWS[0] | {"period_label": period}, ROWS[1]]
+    budget = [{"period_label": period, "funding_source_ko": source, "amount_million_krw": 5, "source_order": 1}]
+    svgs = [str(draw_target_actual(ChartRenderer(None), rows, "c1", "일자리", "명")),
+            str(draw_budget(ChartRenderer(None), budget, "b1", "예산"))]
+    assert all(period in svg and "…" not in svg for svg in svgs)
+    assert source in svgs[1]

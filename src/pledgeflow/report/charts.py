@@ -28,8 +28,11 @@ FONT = "'Noto Sans CJK KR', '맑은 고딕', 'Malgun Gothic', sans-serif"
 SERIES_COLOURS = ["#4c6a92", "#d9822b", "#6b8e23", "#8c564b"]  # labelled in the legend and the table too
 MIN_PARALLEL = 8  # below this, starting worker processes (about 1 s each) costs more than it saves
 HELPER_START_CHARTS = 3  # what this process draws while a helper starts (about 1 s, at 0.1-0.3 s a chart)
-CONFIG = {"font": FONT, "view": {"stroke": None}, "axis": {"labelFontSize": 11, "titleFontSize": 11},
-          "legend": {"labelFontSize": 11, "titleFontSize": 11, "orient": "bottom"}}
+# No label limit: with one (Vega's default is 180 px), Vega measures every axis and legend label against it, and
+# vl-convert's text measuring is a third of a chart's cost. A label is then printed whole, never cut to "…":
+# period labels, funding sources and series names are short, and a reader needs them whole.
+CONFIG = {"font": FONT, "view": {"stroke": None}, "axis": {"labelFontSize": 11, "titleFontSize": 11, "labelLimit": 0},
+          "legend": {"labelFontSize": 11, "titleFontSize": 11, "orient": "bottom", "labelLimit": 0, "titleLimit": 0}}
 
 
 @dataclass(frozen=True)
